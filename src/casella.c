@@ -1,0 +1,419 @@
+/*
+ * casella: user administration and local delivery for a Casella data
+ * directory.  It opens the store like the server does (SQLite in WAL mode
+ * with a busy timeout), so it may run while casellad is serving the same
+ * directory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "str.h"
+#include "util.h"
+#include "store/notify.h"
+#include "store/store.h"
+
+/* Largest message `deliver` accepts, as stored (after LF -> CRLF). */
+#define DELIVER_MAX_SIZE  ((size_t)64 * 1024 * 1024)
+#define PASSWORD_BUF_SIZE 1026 /* 1024 bytes, CR LF */
+
+#define EXIT_FAIL 1
+
+struct casella_cmd {
+	const char *noun; /* "user", "mailbox" or "deliver" */
+	const char *verb; /* NULL for deliver */
+	int (*run)(struct store *store, const char *data_dir, char **args,
+	           int arg_count);
+	int min_args, max_args; /* after noun and verb */
+};
+
+static void
+usage(FILE *out)
+{
+	fputs("usage: casella [--data DIR] COMMAND\n"
+	      "\n"
+	      "  user add NAME          add a user (password on stdin)\n"
+	      "  user del NAME          delete a user and all their mail\n"
+	      "  user list              list users\n"
+	      "  user passwd NAME       set a password (from stdin)\n"
+	      "  mailbox list NAME      list a user's mailboxes: name,\n"
+	      "                         messages, uidnext, uidvalidity\n"
+	      "  deliver NAME [--mailbox MBOX]\n"
+	      "                         store the message on stdin in INBOX\n"
+	      "                         (or MBOX); exit 67 unknown user,\n"
+	      "                         75 temporary failure\n"
+	      "\n"
+	      "The data directory comes from --data or $CASELLA_DATA.\n",
+	      out);
+}
+
+static void
+print_error(const char *what, const char *error)
+{
+	fprintf(stderr, "casella: %s: %s\n", what,
+	        error != NULL ? error : "failed");
+}
+
+/* Exit status for an admin command's store result. */
+static int
+store_exit(enum store_result ret, const char *what, const char *error)
+{
+	if (ret == STORE_OK)
+		return EXIT_SUCCESS;
+	print_error(what, error);
+	return EXIT_FAIL;
+}
+
+/* Reads the first line of stdin into buf without stdio, so no copy of
+ * the password lingers in a stdio buffer.  On a terminal, echo is off.
+ * Returns 0, or -1 with *error_r. */
+static int
+read_password(char *buf, size_t size, const char **error_r)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t len = 0;
+	int ret = 0;
+
+	if (tty) {
+		fputs("Password: ", stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	for (;;) {
+		char c;
+		ssize_t n = read(STDIN_FILENO, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "cannot read password from stdin";
+			ret = -1;
+			break;
+		}
+		if (n == 0 || c == '\n')
+			break;
+		if (len + 1 >= size) {
+			*error_r = "password longer than 1024 bytes";
+			ret = -1;
+			break;
+		}
+		buf[len++] = c;
+	}
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+		len--;
+	buf[len] = '\0';
+	if (ret == 0 && memchr(buf, '\0', len) != NULL) {
+		*error_r = "password contains a NUL byte";
+		ret = -1;
+	}
+	return ret;
+}
+
+static int
+cmd_user_password(struct store *store, const char *name, bool add)
+{
+	char password[PASSWORD_BUF_SIZE];
+	const char *error = NULL;
+
+	if (read_password(password, sizeof(password), &error) < 0) {
+		secure_zero(password, sizeof(password));
+		print_error(name, error);
+		return EXIT_FAIL;
+	}
+	enum store_result ret =
+	    add ? store_user_add(store, name, password, &error)
+	        : store_user_set_password(store, name, password, &error);
+	secure_zero(password, sizeof(password));
+	return store_exit(ret, name, error);
+}
+
+static int
+cmd_user_add(struct store *store, const char *data_dir, char **args,
+             int arg_count)
+{
+	return cmd_user_password(store, args[0], true);
+}
+
+static int
+cmd_user_passwd(struct store *store, const char *data_dir, char **args,
+                int arg_count)
+{
+	return cmd_user_password(store, args[0], false);
+}
+
+static int
+cmd_user_del(struct store *store, const char *data_dir, char **args,
+             int arg_count)
+{
+	const char *error = NULL;
+	enum store_result ret = store_user_delete(store, args[0], &error);
+	return store_exit(ret, args[0], error);
+}
+
+static int
+cmd_user_list(struct store *store, const char *data_dir, char **args,
+              int arg_count)
+{
+	struct arena *arena = arena_create(4096);
+	const char **names, *error = NULL;
+	size_t count;
+
+	enum store_result ret =
+	    store_user_list(store, arena, &names, &count, &error);
+	for (size_t i = 0; ret == STORE_OK && i < count; i++)
+		printf("%s\n", names[i]);
+	arena_destroy(&arena);
+	return store_exit(ret, "user list", error);
+}
+
+static int
+cmd_mailbox_list(struct store *store, const char *data_dir, char **args,
+                 int arg_count)
+{
+	struct arena *arena = arena_create(4096);
+	struct store_mailbox *mailboxes;
+	const char *error = NULL;
+	size_t count;
+	int64_t user_id;
+
+	enum store_result ret =
+	    store_user_lookup(store, args[0], &user_id, &error);
+	if (ret == STORE_OK)
+		ret = store_mailbox_list(store, user_id, arena, &mailboxes,
+		                         &count, &error);
+	for (size_t i = 0; ret == STORE_OK && i < count; i++) {
+		struct store_status status;
+		ret = store_mailbox_status(store, mailboxes[i].id, &status,
+		                           &error);
+		if (ret == STORE_OK)
+			printf("%s\t%u\t%u\t%u\n", mailboxes[i].name,
+			       status.messages, status.uidnext,
+			       status.uidvalidity);
+	}
+	arena_destroy(&arena);
+	return store_exit(ret, args[0], error);
+}
+
+/* Reads all of stdin into s (bounded by s->max).  Returns 0, 1 if the
+ * input is larger than the limit, -1 on a read error. */
+static int
+read_stdin(struct str *s)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		str_append(s, buf, (size_t)n);
+		if (str_failed(s))
+			return 1;
+	}
+}
+
+/*
+ * Turns what an MTA hands a delivery agent into a message as IMAP serves
+ * it: drops a leading mbox "From " envelope line (never a valid header
+ * field) and turns bare LF line ends into CRLF (RFC 5322 2.1).
+ */
+static void
+deliver_canonicalize(const char *in, size_t len, struct str *out)
+{
+	size_t start = 0;
+
+	if (len >= 5 && memcmp(in, "From ", 5) == 0) {
+		const char *nl = memchr(in, '\n', len);
+		start = nl == NULL ? len : (size_t)(nl - in) + 1;
+	}
+	for (size_t i = start; i < len; i++) {
+		if (in[i] != '\n' || (i > start && in[i - 1] == '\r'))
+			continue;
+		str_append(out, in + start, i - start);
+		str_append(out, "\r\n", 2);
+		start = i + 1;
+	}
+	str_append(out, in + start, len - start);
+}
+
+/* Stores the canonical message; returns the exit status. */
+static int
+deliver_store(struct store *store, const char *data_dir, const char *user,
+              const char *mailbox, const struct str *msg)
+{
+	struct arena *arena = arena_create(1024);
+	struct store_mailbox mb;
+	const char *error = NULL;
+	int64_t user_id;
+	uint32_t uid, uidvalidity;
+	int status = EX_TEMPFAIL;
+
+	enum store_result ret =
+	    store_user_lookup(store, user, &user_id, &error);
+	if (ret == STORE_NOT_FOUND) {
+		print_error(user, "no such user");
+		status = EX_NOUSER;
+		goto out;
+	}
+	if (ret == STORE_OK)
+		ret = store_mailbox_find(store, user_id, mailbox, arena, &mb,
+		                         &error);
+	if (ret == STORE_NOT_FOUND) {
+		print_error(mailbox, "no such mailbox");
+		status = EXIT_FAIL;
+		goto out;
+	}
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	struct store_append_request req = {
+	    .data = msg->data != NULL ? msg->data : "",
+	    .len = msg->len,
+	    .keywords = "",
+	    .internaldate = (int64_t)now,
+	    .internaldate_tz = (int32_t)(tm.tm_gmtoff / 60),
+	};
+	if (ret == STORE_OK)
+		ret = store_append(store, mb.id, &req, 1, &uid, &uidvalidity,
+		                   &error);
+	if (ret == STORE_OK) {
+		/* Durable now; tell a running server about it. */
+		notify_send(data_dir, mb.id);
+		status = EXIT_SUCCESS;
+	} else {
+		print_error("deliver", error);
+		status = ret == STORE_LIMIT ? EX_DATAERR : EX_TEMPFAIL;
+	}
+out:
+	arena_destroy(&arena);
+	return status;
+}
+
+static int
+cmd_deliver(struct store *store, const char *data_dir, char **args,
+            int arg_count)
+{
+	const char *mailbox = "INBOX";
+	struct str raw, msg;
+	int status;
+
+	if (arg_count == 3 && strcmp(args[1], "--mailbox") == 0) {
+		mailbox = args[2];
+	} else if (arg_count != 1) {
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	str_init(&raw, DELIVER_MAX_SIZE);
+	str_init(&msg, DELIVER_MAX_SIZE);
+	int rd = read_stdin(&raw);
+	if (rd == 0)
+		deliver_canonicalize(raw.data != NULL ? raw.data : "", raw.len,
+		                     &msg);
+	if (rd < 0) {
+		print_error("deliver", "cannot read the message from stdin");
+		status = EX_TEMPFAIL;
+	} else if (rd > 0 || str_failed(&msg)) {
+		print_error("deliver", "message larger than 64 MiB");
+		status = EX_DATAERR;
+	} else if (msg.len == 0) {
+		print_error("deliver", "empty message");
+		status = EX_DATAERR;
+	} else {
+		status = deliver_store(store, data_dir, args[0], mailbox, &msg);
+	}
+	str_free(&raw);
+	str_free(&msg);
+	return status;
+}
+
+static const struct casella_cmd casella_cmds[] = {
+    {"user", "add", cmd_user_add, 1, 1},
+    {"user", "del", cmd_user_del, 1, 1},
+    {"user", "list", cmd_user_list, 0, 0},
+    {"user", "passwd", cmd_user_passwd, 1, 1},
+    {"mailbox", "list", cmd_mailbox_list, 1, 1},
+    {"deliver", NULL, cmd_deliver, 1, 3},
+};
+
+static const struct casella_cmd *
+find_cmd(int argc, char **argv, int *skip_r)
+{
+	for (size_t i = 0; i < N_ELEMENTS(casella_cmds); i++) {
+		const struct casella_cmd *cmd = &casella_cmds[i];
+		if (argc < 1 || strcmp(argv[0], cmd->noun) != 0)
+			continue;
+		if (cmd->verb == NULL) {
+			*skip_r = 1;
+			return cmd;
+		}
+		if (argc >= 2 && strcmp(argv[1], cmd->verb) == 0) {
+			*skip_r = 2;
+			return cmd;
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *data_dir = getenv("CASELLA_DATA");
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_SUCCESS;
+		} else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+			data_dir = argv[++i];
+		} else if (strncmp(argv[i], "--data=", 7) == 0) {
+			data_dir = argv[i] + 7;
+		} else {
+			fprintf(stderr, "casella: unknown option %s\n",
+			        argv[i]);
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	int skip = 0;
+	const struct casella_cmd *cmd = find_cmd(argc - i, argv + i, &skip);
+	int arg_count = argc - i - skip;
+	if (cmd == NULL || arg_count < cmd->min_args ||
+	    arg_count > cmd->max_args) {
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	bool deliver = cmd->verb == NULL;
+	if (data_dir == NULL || data_dir[0] == '\0') {
+		fputs("casella: no data directory: use --data DIR or set "
+		      "CASELLA_DATA\n",
+		      stderr);
+		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
+	}
+	struct store *store;
+	const char *error = NULL;
+	if (store_open(data_dir, &store, &error) != STORE_OK) {
+		print_error(data_dir, error);
+		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
+	}
+	int status = cmd->run(store, data_dir, argv + i + skip, arg_count);
+	store_close(&store);
+	if (fflush(stdout) != 0 && status == EXIT_SUCCESS)
+		status = EXIT_FAIL;
+	return status;
+}

@@ -1,0 +1,459 @@
+/*
+ * SEARCH evaluation (RFC 9051 6.4.4).  Keys are sorted so the cheap ones
+ * (view flags and sets) decide first; AND and OR stop at the first key
+ * that settles them, so message files are opened only for messages that
+ * still need a header or body key.
+ *
+ * Matching is ASCII case-insensitive on raw bytes.  A later change adds
+ * RFC 2047 decoding, transfer-encoding and charset decoding, and a
+ * full-text index.
+ */
+#include "cmd/search-eval.h"
+
+#include <string.h>
+
+#include "cmd/search-parse.h"
+#include "imap/imap-date.h"
+#include "imap/view.h"
+#include "lib/arena.h"
+#include "lib/util.h"
+#include "mime/header.h"
+#include "store/store.h"
+
+struct search_eval {
+	struct store *store;
+	const struct mailbox_view *view;
+	struct arena *arena;
+	const char *error; /* set when a store call failed */
+};
+
+/* One message being matched; the file is mapped on first need. */
+struct search_msg {
+	const struct view_message *vm;
+	const struct store_message *meta; /* NULL if not loaded */
+	const char *data;                 /* the mapped file, or NULL */
+	size_t len;
+	size_t header_len;
+	bool sent_day_known;
+	int64_t sent_day;
+};
+
+static unsigned char
+search_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+void
+search_needle_prepare(struct arena *arena, const char *str, size_t len,
+                      unsigned char **folded_r, size_t **kmp_r)
+{
+	unsigned char *folded = arena_alloc(arena, len + 1);
+	size_t *kmp = arena_new_array(arena, size_t, len + 1);
+	for (size_t i = 0; i < len; i++)
+		folded[i] = search_lower((unsigned char)str[i]);
+	/* kmp[i]: longest proper prefix of folded[0..i] that ends there. */
+	size_t k = 0;
+	for (size_t i = 1; i < len; i++) {
+		while (k > 0 && folded[i] != folded[k])
+			k = kmp[k - 1];
+		if (folded[i] == folded[k])
+			k++;
+		kmp[i] = k;
+	}
+	*folded_r = folded;
+	*kmp_r = kmp;
+}
+
+/* Length of a folding line end at data[i] (0 if there is none). */
+static size_t
+search_fold_len(const char *data, size_t len, size_t i)
+{
+	size_t j = i;
+	if (data[j] == '\r' && j + 1 < len && data[j + 1] == '\n')
+		j++;
+	if (data[j] != '\n' || j + 1 >= len)
+		return 0;
+	return data[j + 1] == ' ' || data[j + 1] == '\t' ? j - i + 1 : 0;
+}
+
+bool
+search_find(const unsigned char *folded, const size_t *kmp, size_t needle_len,
+            const char *data, size_t len, bool unfold)
+{
+	if (needle_len == 0)
+		return true;
+	size_t q = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (unfold && (data[i] == '\r' || data[i] == '\n')) {
+			size_t skip = search_fold_len(data, len, i);
+			if (skip > 0) {
+				i += skip - 1;
+				continue;
+			}
+		}
+		unsigned char c = search_lower((unsigned char)data[i]);
+		while (q > 0 && folded[q] != c)
+			q = kmp[q - 1];
+		if (folded[q] == c)
+			q++;
+		if (q == needle_len)
+			return true;
+	}
+	return false;
+}
+
+/* Stable reorder of key's children, cheapest first. */
+static void
+search_sort_children(struct search_key *key)
+{
+	struct search_key *heads[SEARCH_COST_BODY + 1] = {NULL};
+	struct search_key **tails[SEARCH_COST_BODY + 1];
+	for (size_t c = 0; c <= SEARCH_COST_BODY; c++)
+		tails[c] = &heads[c];
+	struct search_key *child = key->children, *next;
+	for (; child != NULL; child = next) {
+		next = child->next;
+		child->next = NULL;
+		*tails[child->cost] = child;
+		tails[child->cost] = &child->next;
+	}
+	struct search_key **out = &key->children;
+	for (size_t c = 0; c <= SEARCH_COST_BODY; c++) {
+		if (heads[c] == NULL)
+			continue;
+		*out = heads[c];
+		out = tails[c];
+	}
+	*out = NULL;
+}
+
+/* Resolves sets, folds strings and sorts children, depth first. */
+static enum search_eval_status
+search_prepare(struct search_eval *ev, struct search_key *key,
+               const char **error_r)
+{
+	switch (key->type) {
+	case SEARCH_KEY_SEQSET:
+	case SEARCH_KEY_UIDSET:
+		/* RFC 9051 6.4.4: a set names messages by number or UID. */
+		if (view_resolve_set(ev->view, ev->arena, key->set,
+		                     key->set_len,
+		                     key->type == SEARCH_KEY_UIDSET, &key->uids,
+		                     &key->uid_count, error_r) < 0)
+			return SEARCH_EVAL_BAD;
+		return SEARCH_EVAL_OK;
+	case SEARCH_KEY_HEADER:
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		search_needle_prepare(ev->arena, key->str, key->len,
+		                      &key->folded, &key->kmp);
+		return SEARCH_EVAL_OK;
+	default:
+		break;
+	}
+	for (struct search_key *c = key->children; c != NULL; c = c->next) {
+		enum search_eval_status s = search_prepare(ev, c, error_r);
+		if (s != SEARCH_EVAL_OK)
+			return s;
+	}
+	if (key->type == SEARCH_KEY_AND || key->type == SEARCH_KEY_OR)
+		search_sort_children(key);
+	return SEARCH_EVAL_OK;
+}
+
+static bool
+search_uid_in(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Keywords are case-insensitive (RFC 9051 2.3.2 flag names). */
+static bool
+search_has_keyword(const char *keywords, const char *kw, size_t len)
+{
+	while (*keywords != '\0') {
+		size_t n = strcspn(keywords, " ");
+		if (n == len && mem_case_eq(keywords, n, kw) && len > 0)
+			return true;
+		keywords += n;
+		while (*keywords == ' ')
+			keywords++;
+	}
+	return false;
+}
+
+static int64_t
+search_day_of(int64_t time, int32_t tz_minutes)
+{
+	int64_t local = time + (int64_t)tz_minutes * 60;
+	int64_t day = local / 86400;
+	return (local % 86400 != 0 && local < 0) ? day - 1 : day;
+}
+
+/* Compares a message day with the key's day for BEFORE / ON / SINCE. */
+static bool
+search_day_matches(enum search_key_type type, int64_t day, int64_t key_day)
+{
+	switch (type) {
+	case SEARCH_KEY_BEFORE:
+	case SEARCH_KEY_SENTBEFORE:
+		return day < key_day;
+	case SEARCH_KEY_ON:
+	case SEARCH_KEY_SENTON:
+		return day == key_day;
+	default:
+		return day >= key_day;
+	}
+}
+
+/* Maps the message file once; 0, or -1 with ev->error. */
+static int
+search_msg_map(struct search_eval *ev, struct search_msg *msg)
+{
+	if (msg->data != NULL)
+		return 0;
+	const char *error;
+	if (store_body_map(ev->store, msg->meta->blob_id, &msg->data, &msg->len,
+	                   &error) != STORE_OK) {
+		msg->data = NULL;
+		ev->error = error;
+		return -1;
+	}
+	msg->header_len = header_size(msg->data, msg->len);
+	return 0;
+}
+
+/* HEADER field string: any occurrence of the field whose unfolded value
+ * contains the string; "" matches every message with the field. */
+static int
+search_match_header(struct search_eval *ev, struct search_msg *msg,
+                    const struct search_key *key)
+{
+	if (search_msg_map(ev, msg) < 0)
+		return -1;
+	struct header_field f;
+	size_t pos = 0;
+	while (header_next(msg->data, msg->header_len, &pos, &f)) {
+		if (!mem_case_eq(f.name, f.name_len, key->field))
+			continue;
+		if (search_find(key->folded, key->kmp, key->len, f.value,
+		                f.value_len, true))
+			return 1;
+	}
+	return 0;
+}
+
+/* RFC 9051 6.4.4: SENT* use the Date: header, disregarding time and
+ * zone; without a usable one we fall back to the internal date. */
+static int
+search_sent_day(struct search_eval *ev, struct search_msg *msg, int64_t *day_r)
+{
+	if (!msg->sent_day_known) {
+		if (search_msg_map(ev, msg) < 0)
+			return -1;
+		int64_t time = msg->meta->internaldate;
+		int32_t tz = msg->meta->internaldate_tz;
+		struct header_field f;
+		size_t pos = 0;
+		while (header_next(msg->data, msg->header_len, &pos, &f)) {
+			if (mem_case_eq(f.name, f.name_len, "Date")) {
+				int64_t t;
+				int32_t z;
+				if (rfc5322_date_parse(f.value, f.value_len, &t,
+				                       &z)) {
+					time = t;
+					tz = z;
+				}
+				break;
+			}
+		}
+		msg->sent_day = search_day_of(time, tz);
+		msg->sent_day_known = true;
+	}
+	*day_r = msg->sent_day;
+	return 0;
+}
+
+static int
+search_match_text(struct search_eval *ev, struct search_msg *msg,
+                  const struct search_key *key)
+{
+	if (search_msg_map(ev, msg) < 0)
+		return -1;
+	const char *body = msg->data + msg->header_len;
+	size_t body_len = msg->len - msg->header_len;
+	if (key->type == SEARCH_KEY_TEXT &&
+	    search_find(key->folded, key->kmp, key->len, msg->data,
+	                msg->header_len, true))
+		return 1;
+	return search_find(key->folded, key->kmp, key->len, body, body_len,
+	                   false);
+}
+
+static int search_match(struct search_eval *ev, struct search_msg *msg,
+                        const struct search_key *key);
+
+/* AND, OR and NOT, stopping as soon as the result is known. */
+static int
+search_match_bool(struct search_eval *ev, struct search_msg *msg,
+                  const struct search_key *key)
+{
+	const struct search_key *c = key->children;
+	int r;
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+		for (; c != NULL; c = c->next) {
+			if ((r = search_match(ev, msg, c)) != 1)
+				return r;
+		}
+		return 1;
+	case SEARCH_KEY_OR:
+		for (; c != NULL; c = c->next) {
+			if ((r = search_match(ev, msg, c)) != 0)
+				return r;
+		}
+		return 0;
+	default:
+		r = search_match(ev, msg, c);
+		return r < 0 ? r : !r;
+	}
+}
+
+/* Keys answered from the view alone. */
+static bool
+search_match_view(struct search_eval *ev, const struct search_msg *msg,
+                  const struct search_key *key)
+{
+	const struct view_message *vm = msg->vm;
+	switch (key->type) {
+	case SEARCH_KEY_FLAG:
+		return ((vm->flags & key->flag) != 0) == key->flag_set;
+	case SEARCH_KEY_KEYWORD:
+		return search_has_keyword(vm->keywords, key->str, key->len) ==
+		       key->flag_set;
+	case SEARCH_KEY_RECENT:
+		return view_is_recent(ev->view, vm->uid);
+	case SEARCH_KEY_NEW:
+		return (vm->flags & STORE_FLAG_SEEN) == 0 &&
+		       view_is_recent(ev->view, vm->uid);
+	case SEARCH_KEY_OLD:
+		return !view_is_recent(ev->view, vm->uid);
+	case SEARCH_KEY_SEQSET:
+	case SEARCH_KEY_UIDSET:
+		return search_uid_in(key->uids, key->uid_count, vm->uid);
+	default:
+		return true;
+	}
+}
+
+/* 1 match, 0 no match, -1 store error (ev->error). */
+static int
+search_match(struct search_eval *ev, struct search_msg *msg,
+             const struct search_key *key)
+{
+	int64_t day;
+	switch (key->type) {
+	case SEARCH_KEY_AND:
+	case SEARCH_KEY_OR:
+	case SEARCH_KEY_NOT:
+		return search_match_bool(ev, msg, key);
+	case SEARCH_KEY_LARGER:
+		return msg->meta->size > key->number;
+	case SEARCH_KEY_SMALLER:
+		return msg->meta->size < key->number;
+	case SEARCH_KEY_BEFORE:
+	case SEARCH_KEY_ON:
+	case SEARCH_KEY_SINCE:
+		/* RFC 9051 6.4.4: the day as seen in the stored zone. */
+		day = search_day_of(msg->meta->internaldate,
+		                    msg->meta->internaldate_tz);
+		return search_day_matches(key->type, day, key->day);
+	case SEARCH_KEY_SENTBEFORE:
+	case SEARCH_KEY_SENTON:
+	case SEARCH_KEY_SENTSINCE:
+		if (search_sent_day(ev, msg, &day) < 0)
+			return -1;
+		return search_day_matches(key->type, day, key->day);
+	case SEARCH_KEY_HEADER:
+		return search_match_header(ev, msg, key);
+	case SEARCH_KEY_BODY:
+	case SEARCH_KEY_TEXT:
+		return search_match_text(ev, msg, key);
+	default:
+		return search_match_view(ev, msg, key);
+	}
+}
+
+/* Matches every message in the view; metas (ascending by UID) is NULL
+ * when no key needs store metadata. */
+static enum search_eval_status
+search_run(struct search_eval *ev, const struct search_key *root,
+           const struct store_message *metas, size_t meta_count, uint32_t *seqs,
+           size_t *count_r)
+{
+	const struct mailbox_view *view = ev->view;
+	size_t n = 0, j = 0;
+	for (size_t i = 0; i < view->count; i++) {
+		struct search_msg msg = {.vm = &view->messages[i]};
+		if (metas != NULL) {
+			while (j < meta_count && metas[j].uid < msg.vm->uid)
+				j++;
+			/* Expunged by another session: nothing to read. */
+			if (j == meta_count || metas[j].uid != msg.vm->uid)
+				continue;
+			msg.meta = &metas[j];
+		}
+		int r = search_match(ev, &msg, root);
+		if (msg.data != NULL)
+			store_body_unmap(msg.data, msg.len);
+		if (r < 0)
+			return SEARCH_EVAL_ERROR;
+		if (r > 0)
+			seqs[n++] = (uint32_t)i + 1;
+	}
+	*count_r = n;
+	return SEARCH_EVAL_OK;
+}
+
+enum search_eval_status
+search_eval(struct store *store, const struct mailbox_view *view,
+            struct arena *arena, struct search_key *root, uint32_t **seqs_r,
+            size_t *count_r, const char **error_r)
+{
+	struct search_eval ev = {.store = store, .view = view, .arena = arena};
+	*seqs_r = NULL;
+	*count_r = 0;
+	enum search_eval_status s = search_prepare(&ev, root, error_r);
+	if (s != SEARCH_EVAL_OK)
+		return s;
+
+	struct store_message *metas = NULL;
+	size_t meta_count = 0;
+	if (root->cost >= SEARCH_COST_META && view->count > 0 &&
+	    store_messages_load(store, view->mailbox_id, view->messages[0].uid,
+	                        arena, &metas, &meta_count,
+	                        error_r) != STORE_OK)
+		return SEARCH_EVAL_ERROR;
+	if (root->cost >= SEARCH_COST_META && metas == NULL)
+		metas = arena_new(arena, struct store_message);
+
+	uint32_t *seqs = arena_new_array(arena, uint32_t, view->count + 1);
+	s = search_run(&ev, root, metas, meta_count, seqs, count_r);
+	if (s == SEARCH_EVAL_ERROR) {
+		*error_r = ev.error;
+		return s;
+	}
+	*seqs_r = seqs;
+	return SEARCH_EVAL_OK;
+}

@@ -1,0 +1,116 @@
+#ifndef CASELLA_IMAP_CLIENT_H
+#define CASELLA_IMAP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/str.h"
+#include "net/loop.h"
+
+struct arena;
+struct imap_parser;
+struct mailbox_view;
+struct worker;
+struct command;
+
+/*
+ * One IMAP session on one connection.  It lives on one worker thread.
+ * Input is read into a small buffer and fed to the parser; complete
+ * commands run one at a time, in order.  Output is buffered and written
+ * with back-pressure: while more than CLIENT_OUTPUT_HIGH bytes wait to be
+ * sent, no further input is read and long commands (FETCH) pause.
+ */
+
+#define CLIENT_INPUT_CHUNK 16384              /* bytes read per read() */
+#define CLIENT_OUTPUT_HIGH (256 * 1024)       /* stop producing above this */
+#define CLIENT_OUTPUT_MAX  (16 * 1024 * 1024) /* hard cap of the buffer */
+
+enum client_state {
+	CLIENT_STATE_NOT_AUTHENTICATED,
+	CLIENT_STATE_AUTHENTICATED,
+	CLIENT_STATE_SELECTED,
+	CLIENT_STATE_LOGOUT,
+};
+
+/* Extensions the client turned on with ENABLE. */
+enum client_enabled {
+	CLIENT_ENABLED_IMAP4REV2 = 0x01,
+	CLIENT_ENABLED_UTF8_ACCEPT = 0x02,
+	CLIENT_ENABLED_CONDSTORE = 0x04,
+};
+
+struct client {
+	struct loop_io io;     /* the socket */
+	struct worker *worker; /* owning thread */
+	uint64_t id;           /* for logs */
+	char peer[64];         /* "ip:port" for logs */
+
+	enum client_state state;
+	unsigned enabled;          /* enum client_enabled bits */
+	int64_t user_id;           /* once authenticated */
+	char *username;            /* heap, once authenticated */
+	struct mailbox_view *view; /* when SELECTED */
+
+	struct imap_parser *parser;
+	struct str input;  /* bytes read, not yet parsed */
+	struct str output; /* bytes waiting to be written */
+	const char *bulk;  /* a large body written after output */
+	size_t bulk_len, bulk_sent;
+	void (*bulk_release)(const char *data, size_t len);
+
+	struct command *command;    /* running command, or NULL */
+	bool input_closed;          /* peer sent EOF */
+	bool closing;               /* close after output drains */
+	bool destroyed;             /* waiting to be freed */
+	bool mailbox_changed;       /* a hub notice arrived */
+	uint64_t last_activity_ms;  /* for the idle timeout */
+	struct client *prev, *next; /* the worker's timeout list */
+	struct client *free_next;   /* the worker's graveyard */
+};
+
+/* Takes ownership of fd (a connected, non-blocking socket). */
+struct client *client_create(struct worker *worker, int fd, const char *peer);
+/* Closes the connection; memory is freed after the current event batch. */
+void client_destroy(struct client *client, const char *reason);
+void client_free(struct client *client);
+
+/* Appends output.  Nothing is written until the event loop flushes. */
+void client_send(struct client *client, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void client_send_raw(struct client *client, const void *data, size_t len);
+/*
+ * Queues len bytes of data to be written after everything already queued,
+ * without copying; release(data, len) is called once it was written or the
+ * connection closed.  Only one bulk at a time: the caller (a command)
+ * must return CMD_MORE and produce nothing else until it is resumed.
+ */
+void client_send_bulk(struct client *client, const char *data, size_t len,
+                      void (*release)(const char *data, size_t len));
+/* Bytes queued and not yet written. */
+size_t client_output_pending(const struct client *client);
+
+/* True if the client uses IMAP4rev2 semantics. */
+static inline bool
+client_is_rev2(const struct client *client)
+{
+	return (client->enabled & CLIENT_ENABLED_IMAP4REV2) != 0;
+}
+/* True if mailbox names and strings are UTF-8 for this client. */
+static inline bool
+client_utf8(const struct client *client)
+{
+	return (client->enabled &
+	        (CLIENT_ENABLED_IMAP4REV2 | CLIENT_ENABLED_UTF8_ACCEPT)) != 0;
+}
+
+/* The store handle of the client's thread. */
+struct store *client_store(struct client *client);
+/* Moves the client to the authenticated state. */
+void client_login(struct client *client, int64_t user_id, const char *username);
+/* Called by the worker when a hub notice names the selected mailbox. */
+void client_notify_mailbox(struct client *client);
+/* The capability list for the client's current state. */
+const char *client_capabilities(const struct client *client);
+
+#endif

@@ -1,0 +1,505 @@
+#include "imap/view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/client.h"
+#include "imap/imap-write.h"
+#include "imap/mailbox-name.h"
+#include "imap/seqset.h"
+#include "lib/arena.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+/* A sequence set may name at most this many ranges. */
+#define VIEW_MAX_SET_RANGES 100000
+
+static const struct {
+	uint32_t flag;
+	const char *name;
+} view_system_flags[] = {
+	{ STORE_FLAG_ANSWERED, "\\Answered" }, { STORE_FLAG_FLAGGED, "\\Flagged" },
+	{ STORE_FLAG_DELETED, "\\Deleted" },   { STORE_FLAG_SEEN, "\\Seen" },
+	{ STORE_FLAG_DRAFT, "\\Draft" },
+};
+
+#define VIEW_GROW(array, count, capacity)                                  \
+	do {                                                               \
+		if ((count) == (capacity)) {                               \
+			(capacity) = (capacity) < 16 ? 16 : (capacity) * 2; \
+			(array) = xrealloc((array),                        \
+					   (capacity) * sizeof(*(array))); \
+		}                                                          \
+	} while (0)
+
+const char *
+view_intern_keywords(struct mailbox_view *view, const char *keywords)
+{
+	if (keywords == NULL || keywords[0] == '\0')
+		return "";
+	for (size_t i = 0; i < view->keyword_count; i++) {
+		if (strcmp(view->keywords[i], keywords) == 0)
+			return view->keywords[i];
+	}
+	VIEW_GROW(view->keywords, view->keyword_count, view->keyword_capacity);
+	char *copy = xstrdup(keywords);
+	view->keywords[view->keyword_count++] = copy;
+	return copy;
+}
+
+/* Adds each keyword of set to the mailbox's FLAGS list; true if new. */
+static bool
+view_note_keywords(struct mailbox_view *view, const char *set)
+{
+	bool added = false;
+	while (*set != '\0') {
+		size_t len = strcspn(set, " ");
+		bool known = false;
+		for (size_t i = 0; i < view->mailbox_keyword_count && !known;
+		     i++) {
+			known = strlen(view->mailbox_keywords[i]) == len &&
+				memcmp(view->mailbox_keywords[i], set, len) == 0;
+		}
+		if (!known && len > 0) {
+			VIEW_GROW(view->mailbox_keywords,
+				  view->mailbox_keyword_count,
+				  view->mailbox_keyword_capacity);
+			char *kw = xmalloc(len + 1);
+			memcpy(kw, set, len);
+			kw[len] = '\0';
+			view->mailbox_keywords[view->mailbox_keyword_count++] =
+				kw;
+			added = true;
+		}
+		set += len;
+		while (*set == ' ')
+			set++;
+	}
+	return added;
+}
+
+static void
+view_send_flags(struct client *client)
+{
+	struct mailbox_view *view = client->view;
+	struct str *out = &client->output;
+	str_append_cstr(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+			     "\\Draft");
+	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
+		str_printf(out, " %s", view->mailbox_keywords[i]);
+	str_append_cstr(out, ")\r\n");
+	if (view->readonly) {
+		str_append_cstr(out, "* OK [PERMANENTFLAGS ()] Read-only\r\n");
+		return;
+	}
+	str_append_cstr(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+			     "\\Deleted \\Seen \\Draft");
+	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
+		str_printf(out, " %s", view->mailbox_keywords[i]);
+	str_append_cstr(out, " \\*)] Flags permitted\r\n");
+}
+
+void
+view_write_flags(const struct client *client, const struct view_message *msg,
+		 struct str *out)
+{
+	const char *sep = "";
+	str_append_char(out, '(');
+	for (size_t i = 0; i < N_ELEMENTS(view_system_flags); i++) {
+		if ((msg->flags & view_system_flags[i].flag) != 0) {
+			str_printf(out, "%s%s", sep, view_system_flags[i].name);
+			sep = " ";
+		}
+	}
+	if (!client_is_rev2(client) && view_is_recent(client->view, msg->uid)) {
+		str_printf(out, "%s\\Recent", sep);
+		sep = " ";
+	}
+	if (msg->keywords[0] != '\0')
+		str_printf(out, "%s%s", sep, msg->keywords);
+	str_append_char(out, ')');
+}
+
+void
+view_set_flags(struct mailbox_view *view, struct view_message *msg,
+	       uint32_t flags, const char *keywords, uint64_t modseq)
+{
+	msg->flags = flags;
+	msg->keywords = view_intern_keywords(view, keywords);
+	if (modseq > msg->modseq)
+		msg->modseq = modseq;
+}
+
+static size_t
+view_index_at_or_after(const struct mailbox_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (view->messages[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t
+view_seq_of_uid(const struct mailbox_view *view, uint32_t uid)
+{
+	size_t i = view_index_at_or_after(view, uid);
+	if (i < view->count && view->messages[i].uid == uid)
+		return (uint32_t)i + 1;
+	return 0;
+}
+
+struct view_message *
+view_find_uid(struct mailbox_view *view, uint32_t uid)
+{
+	uint32_t seq = view_seq_of_uid(view, uid);
+	return seq == 0 ? NULL : &view->messages[seq - 1];
+}
+
+bool
+view_is_recent(const struct mailbox_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->recent_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (view->recent_uids[mid] == uid)
+			return true;
+		if (view->recent_uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Appends loaded messages; returns how many were new. */
+static size_t
+view_add_messages(struct mailbox_view *view, const struct store_message *msgs,
+		  size_t count, bool *new_keywords_r)
+{
+	size_t added = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (msgs[i].uid < view->uidnext)
+			continue;
+		VIEW_GROW(view->messages, view->count, view->capacity);
+		struct view_message *m = &view->messages[view->count++];
+		m->uid = msgs[i].uid;
+		m->flags = msgs[i].flags;
+		m->keywords = view_intern_keywords(view, msgs[i].keywords);
+		m->modseq = msgs[i].modseq;
+		if (view_note_keywords(view, m->keywords))
+			*new_keywords_r = true;
+		view->uidnext = msgs[i].uid + 1;
+		added++;
+	}
+	return added;
+}
+
+/* Claims \Recent for new messages (not for EXAMINE); returns how many of
+ * the view's messages became recent. */
+static int
+view_claim_recent(struct client *client, const char **error_r)
+{
+	struct mailbox_view *view = client->view;
+	if (view->readonly)
+		return 0;
+	uint32_t first, end;
+	if (store_mailbox_claim_recent(client_store(client), view->mailbox_id,
+				       &first, &end, error_r) != STORE_OK)
+		return -1;
+	for (size_t i = view_index_at_or_after(view, first);
+	     i < view->count && view->messages[i].uid < end; i++) {
+		VIEW_GROW(view->recent_uids, view->recent_count,
+			  view->recent_capacity);
+		view->recent_uids[view->recent_count++] = view->messages[i].uid;
+	}
+	return 0;
+}
+
+int
+view_open(struct client *client, const struct store_mailbox *mailbox,
+	  bool readonly, const char **error_r)
+{
+	struct mailbox_view *view = xcalloc(1, sizeof(*view));
+	view->mailbox_id = mailbox->id;
+	view->name = xstrdup(mailbox->name);
+	view->uidvalidity = mailbox->uidvalidity;
+	view->uidnext = 1;
+	view->modseq = mailbox->highestmodseq;
+	view->readonly = readonly;
+	client->view = view;
+
+	struct arena *arena = arena_create(65536);
+	struct store_message *msgs;
+	size_t count;
+	bool new_keywords = false;
+	if (store_messages_load(client_store(client), mailbox->id, 1, arena,
+				&msgs, &count, error_r) != STORE_OK ||
+	    (view_add_messages(view, msgs, count, &new_keywords), 0) ||
+	    view_claim_recent(client, error_r) < 0) {
+		arena_destroy(&arena);
+		view_close(&client->view);
+		return -1;
+	}
+	arena_destroy(&arena);
+	if (view->uidnext < mailbox->uidnext)
+		view->uidnext = mailbox->uidnext;
+
+	struct str *out = &client->output;
+	view_send_flags(client);
+	str_printf(out, "* %zu EXISTS\r\n", view->count);
+	if (!client_is_rev2(client)) {
+		str_printf(out, "* %zu RECENT\r\n", view->recent_count);
+		for (size_t i = 0; i < view->count; i++) {
+			if (!(view->messages[i].flags & STORE_FLAG_SEEN)) {
+				str_printf(out,
+					   "* OK [UNSEEN %zu] First unseen\r\n",
+					   i + 1);
+				break;
+			}
+		}
+	}
+	str_printf(out, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
+		   view->uidvalidity);
+	str_printf(out, "* OK [UIDNEXT %u] Predicted next UID\r\n",
+		   view->uidnext);
+	if (client_is_rev2(client)) {
+		/* RFC 9051 6.3.2: the LIST response names the mailbox. */
+		struct arena *tmp = arena_create(1024);
+		const char *wire = mailbox_name_to_client(tmp, view->name, true);
+		str_append_cstr(out, "* LIST () \"/\" ");
+		imap_write_astring(out, wire, strlen(wire), true);
+		str_append_cstr(out, "\r\n");
+		arena_destroy(&tmp);
+	}
+	return 0;
+}
+
+void
+view_close(struct mailbox_view **view_p)
+{
+	struct mailbox_view *view = *view_p;
+	if (view == NULL)
+		return;
+	for (size_t i = 0; i < view->keyword_count; i++)
+		free(view->keywords[i]);
+	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
+		free(view->mailbox_keywords[i]);
+	free(view->keywords);
+	free(view->mailbox_keywords);
+	free(view->messages);
+	free(view->recent_uids);
+	free(view->searchres);
+	free(view->name);
+	free(view);
+	*view_p = NULL;
+}
+
+static void
+view_remove_index(struct mailbox_view *view, size_t i)
+{
+	memmove(&view->messages[i], &view->messages[i + 1],
+		(view->count - i - 1) * sizeof(view->messages[0]));
+	view->count--;
+}
+
+/* Sends EXPUNGE for expunged UIDs in the view; returns how many of them
+ * were in the view (and, without allow, left there). */
+static size_t
+view_sync_expunges(struct client *client, const uint32_t *uids, size_t count,
+		   bool allow)
+{
+	struct mailbox_view *view = client->view;
+	size_t present = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t seq = view_seq_of_uid(view, uids[i]);
+		if (seq == 0)
+			continue;
+		present++;
+		if (!allow)
+			continue;
+		view_remove_index(view, seq - 1);
+		str_printf(&client->output, "* %u EXPUNGE\r\n", seq);
+	}
+	return present;
+}
+
+static void
+view_send_fetch_flags(struct client *client, uint32_t seq,
+		      const struct view_message *msg)
+{
+	struct str *out = &client->output;
+	str_printf(out, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
+	view_write_flags(client, msg, out);
+	str_append_cstr(out, ")\r\n");
+}
+
+static void
+view_sync_flags(struct client *client, const struct store_message *msgs,
+		size_t count, bool *new_keywords)
+{
+	struct mailbox_view *view = client->view;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t seq = view_seq_of_uid(view, msgs[i].uid);
+		if (seq == 0)
+			continue;
+		struct view_message *m = &view->messages[seq - 1];
+		const char *kw = msgs[i].keywords != NULL ? msgs[i].keywords :
+							    "";
+		if (m->flags == msgs[i].flags && strcmp(m->keywords, kw) == 0) {
+			/* This session already reported it (its own STORE). */
+			m->modseq = msgs[i].modseq;
+			continue;
+		}
+		view_set_flags(view, m, msgs[i].flags, kw, msgs[i].modseq);
+		if (view_note_keywords(view, m->keywords))
+			*new_keywords = true;
+		view_send_fetch_flags(client, seq, m);
+	}
+}
+
+int
+view_sync(struct client *client, bool allow_expunge, const char **error_r)
+{
+	struct mailbox_view *view = client->view;
+	struct store *store = client_store(client);
+	struct store_status status;
+	enum store_result r =
+		store_mailbox_status(store, view->mailbox_id, &status, error_r);
+	if (r == STORE_NOT_FOUND) {
+		/* The mailbox was deleted under us; RFC 9051 7.1.5 lets us
+		 * end the session, which is what clients cope with best. */
+		client_send(client, "* BYE Selected mailbox was deleted\r\n");
+		client->closing = true;
+		return 0;
+	}
+	if (r != STORE_OK)
+		return -1;
+	if (status.highestmodseq == view->modseq &&
+	    status.uidnext == view->uidnext)
+		return 0;
+
+	struct arena *arena = arena_create(16384);
+	uint32_t *expunged;
+	size_t expunged_count;
+	struct store_message *changed, *added;
+	size_t changed_count, added_count;
+	uint32_t old_uidnext = view->uidnext;
+	bool new_keywords = false;
+	int ret = -1;
+	if (store_messages_expunged_since(store, view->mailbox_id, view->modseq,
+					  arena, &expunged, &expunged_count,
+					  error_r) != STORE_OK ||
+	    store_messages_changed(store, view->mailbox_id, view->modseq,
+				   old_uidnext, arena, &changed,
+				   &changed_count, error_r) != STORE_OK ||
+	    store_messages_load(store, view->mailbox_id, old_uidnext, arena,
+				&added, &added_count, error_r) != STORE_OK)
+		goto out;
+
+	size_t pending = view_sync_expunges(client, expunged, expunged_count,
+					    allow_expunge);
+	view_sync_flags(client, changed, changed_count, &new_keywords);
+	size_t recent_before = view->recent_count;
+	size_t n = view_add_messages(view, added, added_count, &new_keywords);
+	if (n > 0 && view_claim_recent(client, error_r) < 0)
+		goto out;
+	if (new_keywords)
+		view_send_flags(client);
+	if (n > 0) {
+		str_printf(&client->output, "* %zu EXISTS\r\n", view->count);
+		if (!client_is_rev2(client) &&
+		    (n > 0 || view->recent_count != recent_before))
+			str_printf(&client->output, "* %zu RECENT\r\n",
+				   view->recent_count);
+	}
+	/* With expunges held back, later syncs must look at them again. */
+	if (allow_expunge || pending == 0)
+		view->modseq = status.highestmodseq;
+	ret = 0;
+out:
+	arena_destroy(&arena);
+	return ret;
+}
+
+int
+view_resolve_set(const struct mailbox_view *view, struct arena *arena,
+		 const char *set_text, size_t set_len, bool uid,
+		 uint32_t **uids_r, size_t *count_r, const char **error_r)
+{
+	*uids_r = NULL;
+	*count_r = 0;
+	if (set_len == 1 && set_text[0] == '$') {
+		/* RFC 5182: the saved result, restricted to what exists. */
+		uint32_t *uids = arena_new_array(arena, uint32_t,
+						 view->searchres_count + 1);
+		size_t n = 0;
+		for (size_t i = 0; i < view->searchres_count; i++) {
+			if (view_seq_of_uid(view, view->searchres[i]) != 0)
+				uids[n++] = view->searchres[i];
+		}
+		*uids_r = uids;
+		*count_r = n;
+		return 0;
+	}
+	struct seqset set;
+	if (!seqset_parse(arena, set_text, set_len, VIEW_MAX_SET_RANGES,
+			  &set)) {
+		*error_r = "Invalid sequence set";
+		return -1;
+	}
+	uint32_t star = uid ? (view->count > 0 ?
+				       view->messages[view->count - 1].uid :
+				       0) :
+			      (uint32_t)view->count;
+	size_t words = (view->count + 63) / 64 + 1;
+	uint64_t *bits = arena_new_array(arena, uint64_t, words);
+	for (size_t i = 0; i < set.count; i++) {
+		struct seq_range range = set.ranges[i];
+		bool has_star = range.lo == SEQSET_STAR || range.hi == SEQSET_STAR;
+		if (range.lo == SEQSET_STAR)
+			range.lo = star;
+		if (range.hi == SEQSET_STAR)
+			range.hi = star;
+		if (range.lo > range.hi) {
+			uint32_t t = range.lo;
+			range.lo = range.hi;
+			range.hi = t;
+		}
+		if (has_star && star == 0)
+			continue; /* '*' in an empty mailbox names nothing */
+		size_t first, end;
+		if (uid) {
+			first = view_index_at_or_after(view, range.lo);
+			end = range.hi == UINT32_MAX ?
+				      view->count :
+				      view_index_at_or_after(view, range.hi + 1);
+		} else {
+			if (range.lo == 0 || range.hi > view->count) {
+				*error_r = "Invalid message sequence number";
+				return -1;
+			}
+			first = range.lo - 1;
+			end = range.hi;
+		}
+		for (size_t j = first; j < end; j++)
+			bits[j / 64] |= (uint64_t)1 << (j % 64);
+	}
+	size_t n = 0;
+	for (size_t w = 0; w < words; w++)
+		n += (size_t)__builtin_popcountll(bits[w]);
+	uint32_t *uids = arena_new_array(arena, uint32_t, n + 1);
+	size_t k = 0;
+	for (size_t j = 0; j < view->count; j++) {
+		if ((bits[j / 64] >> (j % 64)) & 1)
+			uids[k++] = view->messages[j].uid;
+	}
+	*uids_r = uids;
+	*count_r = k;
+	return 0;
+}

@@ -1,0 +1,74 @@
+#include "notify.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int
+notify_address(const char *data_dir, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	int n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s",
+			 data_dir, NOTIFY_SOCKET_NAME);
+	return n > 0 && (size_t)n < sizeof(sun->sun_path) ? 0 : -1;
+}
+
+void
+notify_send(const char *data_dir, int64_t mailbox_id)
+{
+	struct sockaddr_un sun;
+	if (notify_address(data_dir, &sun) < 0)
+		return;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	char msg[32];
+	int n = snprintf(msg, sizeof(msg), "%" PRId64, mailbox_id);
+	/* Errors (no server, queue full) are fine: the server also polls. */
+	(void)sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&sun,
+		     sizeof(sun));
+	close(fd);
+}
+
+int
+notify_listen(const char *data_dir, const char **error_r)
+{
+	struct sockaddr_un sun;
+	if (notify_address(data_dir, &sun) < 0) {
+		*error_r = "data directory path too long for a socket";
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	(void)unlink(sun.sun_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		*error_r = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+notify_receive(int fd, int64_t *mailbox_id_r)
+{
+	char msg[32];
+	ssize_t n = recv(fd, msg, sizeof(msg), 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	uint64_t id;
+	if (!parse_u64(msg, (size_t)n, INT64_MAX, &id))
+		return -1;
+	*mailbox_id_r = (int64_t)id;
+	return 1;
+}
