@@ -17,7 +17,7 @@ endif
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (as root).
 BUILD_PKGS = gcc make libsqlite3-dev libssl-dev libcrypt-dev pkg-config
-TEST_PKGS = python3 python3-pytest curl isync neomutt clang libclang-rt-14-dev
+TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev
 
 MAIN_SRCS = src/casellad.c src/casella.c
 LIB_SRCS = $(filter-out $(MAIN_SRCS),$(sort $(wildcard src/*.c src/*/*.c)))

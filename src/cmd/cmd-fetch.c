@@ -66,27 +66,6 @@ fetch_bulk_release(const char *data, size_t len)
 	store_body_unmap((const char *)lo, hi - lo);
 }
 
-/*
- * Hands the pages of the mapping outside [slice, slice + len) back, so
- * only the slice's pages stay mapped, for fetch_bulk_release() to free
- * once written.  The mapping (an mmap() of the body file) starts on a
- * page boundary and may be released piecewise, as munmap() allows.
- */
-static void
-fetch_body_keep_slice(struct fetch_ctx *ctx, const char *slice, size_t len)
-{
-	uintptr_t page = fetch_page_size();
-	uintptr_t base = (uintptr_t)ctx->body;
-	uintptr_t lo = (uintptr_t)slice & ~(page - 1);
-	uintptr_t hi = ((uintptr_t)slice + len + page - 1) & ~(page - 1);
-	uintptr_t end = (base + ctx->body_len + page - 1) & ~(page - 1);
-	if (lo > base)
-		store_body_unmap(ctx->body, lo - base);
-	if (end > hi)
-		store_body_unmap((const char *)hi, end - hi);
-	ctx->body_mapped = false;
-}
-
 /* Releases a decoded body part once written. */
 static void
 fetch_free_release(const char *data, size_t len)
@@ -106,6 +85,29 @@ fetch_body_unmap(struct fetch_ctx *ctx)
 	if (ctx->mime_arena != NULL)
 		arena_destroy(&ctx->mime_arena);
 	ctx->mime = NULL;
+}
+
+/*
+ * Hands the pages of the mapping outside [slice, slice + len) back, so
+ * only the slice's pages stay mapped, for fetch_bulk_release() to free
+ * once written.  The mapping (an mmap() of the body file) starts on a
+ * page boundary and may be released piecewise, as munmap() allows.
+ */
+static void
+fetch_body_keep_slice(struct fetch_ctx *ctx, const char *slice, size_t len)
+{
+	uintptr_t page = fetch_page_size();
+	uintptr_t base = (uintptr_t)ctx->body;
+	uintptr_t lo = (uintptr_t)slice & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)slice + len + page - 1) & ~(page - 1);
+	uintptr_t end = (base + ctx->body_len + page - 1) & ~(page - 1);
+	if (lo > base)
+		store_body_unmap(ctx->body, lo - base);
+	if (end > hi)
+		store_body_unmap((const char *)hi, end - hi);
+	/* The rest of the mapping and the tree pointing into it go. */
+	ctx->body_mapped = false;
+	fetch_body_unmap(ctx);
 }
 
 /* The MIME tree of the mapped body, parsed on first use. */
@@ -460,7 +462,7 @@ fetch_message(struct command *cmd, struct fetch_ctx *ctx)
 		ctx->item_index = 0;
 	enum store_result r = fetch_body_map(cmd, ctx);
 	if (r != STORE_OK && !ctx->open) {
-		/* Expunged by another session: RFC 9051 7.4.1 lets us skip
+		/* Expunged by another session: RFC 2180 4.1 lets us skip
 		 * it; a storage failure ends the command. */
 		return r == STORE_NOT_FOUND ? FETCH_STEP_DONE
 		                            : FETCH_STEP_ERROR;
@@ -603,12 +605,6 @@ cmd_fetch(struct command *cmd)
 	const char *error;
 	if (fetch_parse(cmd->arena, &cmd->args[1], &ctx->req, &error) < 0)
 		return cmd_bad(cmd, "%s", error);
-	for (size_t i = 0; i < ctx->req.count; i++) {
-		enum fetch_item_type type = ctx->req.items[i].type;
-		if (type == FETCH_ITEM_BODY || type == FETCH_ITEM_BODYSTRUCTURE)
-			return cmd_bad(cmd, "BODY and BODYSTRUCTURE are not "
-			                    "supported yet");
-	}
 	uint32_t *uids;
 	size_t uid_count;
 	if (view_resolve_set(client->view, cmd->arena, cmd->args[0].str,

@@ -295,17 +295,20 @@ store_run(struct command *cmd, const struct store_request *req,
 	size_t changed_count = 0, failed_count = 0;
 	const char *error = NULL;
 	ctx->modified = "";
-	if (req->conditional && req->unchanged_since == 0) {
+	enum store_result r = STORE_OK;
+	if (req->conditional && req->unchanged_since == 0)
 		store_fail_all(cmd, ctx);
-	} else if (ctx->count > 0 &&
-	           store_flags_update(
-	               client_store(client), client->view->mailbox_id,
-	               ctx->uids, ctx->count, req->mode, req->flags,
-	               req->keywords, req->unchanged_since, cmd->arena,
-	               &changed, &changed_count, &failed, &failed_count,
-	               &error) != STORE_OK) {
+	else if (ctx->count > 0)
+		r = store_flags_update(
+		    client_store(client), client->view->mailbox_id, ctx->uids,
+		    ctx->count, req->mode, req->flags, req->keywords,
+		    req->unchanged_since, cmd->arena, &changed, &changed_count,
+		    &failed, &failed_count, &error);
+	/* Nothing was changed then: the update is one transaction. */
+	if (r == STORE_LIMIT)
+		return cmd_no(cmd, "[LIMIT] Too many keywords on a message");
+	if (r != STORE_OK)
 		return cmd_store_error(cmd, error);
-	}
 	store_update_view(cmd, req, ctx, changed, changed_count, failed,
 	                  failed_count);
 	ctx->modified = failed_count > 0

@@ -53,10 +53,19 @@ flags_system_lookup(const char *s, size_t len, bool *recent_r)
 	return 0;
 }
 
+/* The store's order (RFC 9051 2.3.2 names ignore ASCII case), so sets
+ * built here compare equal to the ones it keeps. */
 static int
 flags_compare(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const unsigned char *x = *(const unsigned char *const *)a;
+	const unsigned char *y = *(const unsigned char *const *)b;
+	for (;; x++, y++) {
+		unsigned char cx = *x >= 'A' && *x <= 'Z' ? *x + 32 : *x;
+		unsigned char cy = *y >= 'A' && *y <= 'Z' ? *y + 32 : *y;
+		if (cx != cy || cx == '\0')
+			return cx < cy ? -1 : cx > cy;
+	}
 }
 
 /* Joins words (sorted here) into one space-separated arena string. */

@@ -18,10 +18,10 @@ struct imap_arg;
  * Parses a flag list as sent by STORE or APPEND: either a parenthesised
  * list "(\Seen $Label kw)" or a single flag atom (STORE's "flag ..." form).
  * System flags (case-insensitive) become enum store_flag bits in *flags_r;
- * keywords must be atoms (no '\', no atom-specials) and become one sorted,
- * deduplicated, space-separated string in *keywords_r ("" if none),
- * allocated from arena.  Keywords compare case-sensitively as stored, but
- * duplicates differing only in case are folded to the first spelling.
+ * keywords must be atoms (no '\', no atom-specials) and become one
+ * space-separated string in *keywords_r ("" if none), allocated from
+ * arena, sorted ignoring ASCII case like the store's sets; duplicates
+ * that differ only in case (RFC 9051 2.3.2) keep the first spelling.
  * "\Recent" is skipped if allow_recent, an error otherwise; other
  * unknown "\..." flags are errors.
  *
@@ -40,7 +40,8 @@ bool flags_keyword_valid(const char *s, size_t len);
  * The keyword set that results from applying STORE's +FLAGS (ADD),
  * -FLAGS (REMOVE) or FLAGS (REPLACE) with keywords to current; both are
  * space-separated sets.  Matching ignores case; the result is sorted
- * (byte order, as flags_parse() sorts) and allocated from arena.
+ * (ignoring ASCII case, as flags_parse() and the store sort) and
+ * allocated from arena.
  */
 const char *flags_keywords_apply(struct arena *arena, const char *current,
                                  enum store_flags_mode mode,

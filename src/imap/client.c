@@ -470,10 +470,12 @@ client_update_events(struct client *client)
 {
 	uint32_t events = 0;
 	size_t pending = client_output_pending(client);
-	if (pending > 0)
-		events |= EPOLLOUT;
 	bool busy =
 	    client->command != NULL && client->command->input_line == NULL;
+	/* A paused command resumes on writability, even with nothing left
+	 * to write (its bulk went out in client_run()'s last flush). */
+	if (pending > 0 || busy)
+		events |= EPOLLOUT;
 	if (!client->closing && !busy && pending <= CLIENT_OUTPUT_HIGH &&
 	    client->input.len < client->input.max)
 		events |= EPOLLIN;

@@ -8,6 +8,13 @@
  * laid out into struct imap_arg arrays so that each list's elements are
  * contiguous.  Offsets, not pointers, are kept while parsing because the
  * text buffer may move when it grows.
+ *
+ * max_line counts every byte of the command except literal data, CRLFs
+ * included; the scanners are never given bytes beyond it, so the text
+ * buffer stays within max_line + 2.  An error (other than a rejected
+ * literal) is reported once the rest of its line has been discarded, as
+ * parser.h promises; a discarded line ending in "{N+}" has its N data
+ * bytes discarded too.
  */
 #include "imap/parser.h"
 

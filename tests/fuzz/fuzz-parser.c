@@ -99,6 +99,28 @@ tag_valid(const char *tag)
 	return true;
 }
 
+/* The helpers must agree with the argument's type. */
+static void
+check_helpers(const struct imap_arg *a)
+{
+	const char *s;
+	size_t len;
+	bool has_nul =
+	    a->type == IMAP_ARG_LITERAL && memchr(a->str, '\0', a->len) != NULL;
+	bool astring =
+	    (imap_arg_is_string(a) || a->type == IMAP_ARG_NIL) && !has_nul;
+	i_assert(imap_arg_get_astring(a, &s, &len) == astring);
+	if (astring)
+		i_assert(s == a->str && len == a->len);
+	bool nstring = imap_arg_get_nstring(a, &s, &len);
+	i_assert(nstring == (astring || a->type == IMAP_ARG_NIL));
+	if (nstring && a->type == IMAP_ARG_NIL)
+		i_assert(s == NULL && len == 0);
+	i_assert(imap_arg_atom_equals(a, "NIL") == (a->type == IMAP_ARG_NIL));
+	if (a->type == IMAP_ARG_ATOM)
+		i_assert(imap_arg_atom_equals(a, a->str));
+}
+
 /* Hashes the arguments and checks them; returns how many there were. */
 static size_t
 check_args(struct fuzz_run *run, const struct imap_arg *args, size_t count,
@@ -111,6 +133,7 @@ check_args(struct fuzz_run *run, const struct imap_arg *args, size_t count,
 	for (size_t i = 0; i < count; i++) {
 		const struct imap_arg *a = &args[i];
 		hash_u64(run, a->type);
+		check_helpers(a);
 		if (a->type == IMAP_ARG_LIST) {
 			i_assert(a->str == NULL);
 			i_assert((a->list == NULL) == (a->list_count == 0));

@@ -115,3 +115,55 @@ def split_header_body(msg):
     i = msg.find(b"\r\n\r\n")
     assert i >= 0
     return msg[:i + 4], msg[i + 4:]
+
+
+NESTED_INNER_HEADER = (
+    b"From: Inner <inner@example.com>\r\n"
+    b"Subject: inner message\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/alternative; boundary=\"inner-b\"\r\n"
+    b"\r\n")
+NESTED_INNER_BODY = (
+    b"--inner-b\r\n"
+    b"Content-Type: text/plain; charset=us-ascii\r\n"
+    b"\r\n"
+    b"plain version\r\n"
+    b"--inner-b\r\n"
+    b"Content-Type: text/html; charset=us-ascii\r\n"
+    b"\r\n"
+    b"<p>html version</p>\r\n"
+    b"--inner-b--\r\n")
+
+
+def nested():
+    """multipart/mixed with a text part and a message/rfc822 part whose
+    body is multipart/alternative.  Returns (message, {section: bytes})."""
+    msg = (
+        b"From: Outer <outer@example.com>\r\n"
+        b"To: Alice <alice@example.com>\r\n"
+        b"Subject: forwarded\r\n"
+        b"Date: Fri, 08 Jan 2021 12:00:00 +0000\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=\"outer-b\"\r\n"
+        b"\r\n"
+        b"--outer-b\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n"
+        b"\r\n"
+        b"Intro text.\r\n"
+        b"--outer-b\r\n"
+        b"Content-Type: message/rfc822\r\n"
+        b"\r\n" + NESTED_INNER_HEADER + NESTED_INNER_BODY +
+        b"\r\n--outer-b--\r\n")
+    sections = {
+        "1": b"Intro text.",
+        "1.MIME": b"Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+        "2": NESTED_INNER_HEADER + NESTED_INNER_BODY,
+        "2.MIME": b"Content-Type: message/rfc822\r\n\r\n",
+        "2.HEADER": NESTED_INNER_HEADER,
+        "2.TEXT": NESTED_INNER_BODY,
+        "2.1": b"plain version",
+        "2.2": b"<p>html version</p>",
+        "2.2.MIME": b"Content-Type: text/html; charset=us-ascii\r\n\r\n",
+        "2.HEADER.FIELDS (SUBJECT)": b"Subject: inner message\r\n\r\n",
+    }
+    return msg, sections

@@ -129,7 +129,8 @@ def tokenize(data):
                 if ch == b"[":
                     depth += 1
                 elif ch == b"]":
-                    depth -= 1
+                    if depth > 0:
+                        depth -= 1
                 elif depth == 0 and ch in (b" ", b"(", b")"):
                     break
                 elif depth > 0 and ch == b"\r":
@@ -435,7 +436,10 @@ class Conn:
             remaining = deadline - time.monotonic()
             if not self.poll(max(0.0, remaining)):
                 return out
-            out.append(self.read_response())
+            try:
+                out.append(self.read_response())
+            except ConnectionClosed:
+                return out
 
     def next_tag(self):
         self.counter += 1

@@ -305,3 +305,50 @@ def test_neomutt_shows_subjects_and_body(server, user, c, tmp_path, tmux):
             if "\\SEEN" in flags_of(d["FLAGS"])]
     assert len(seen) == 1 and b"First subject line" in seen[0]["BODY[HEADER.FIELDS (SUBJECT)]"], (
         seen, tmux.screen())
+
+
+# ----------------------------------------------------------------- imaplib
+
+def test_imaplib_roundtrip(imap):
+    """Python's imaplib, a strict-ish real client, through a whole cycle."""
+    msg = mailgen.plain(subject="imaplib")
+    typ, data = imap.append("INBOX", "(\\Flagged)", imaplib_time(), msg)
+    assert typ == "OK", data
+    typ, data = imap.create("Archive")
+    assert typ == "OK", data
+    typ, data = imap.select("INBOX")
+    assert typ == "OK" and data == [b"1"], data
+    typ, data = imap.fetch("1", "(FLAGS BODY.PEEK[])")
+    assert typ == "OK", data
+    assert data[0][1] == msg and b"\\Flagged" in data[0][0], data
+    typ, data = imap.search(None, "FLAGGED")
+    assert typ == "OK" and data == [b"1"], data
+    typ, data = imap.store("1", "+FLAGS", "(\\Deleted)")
+    assert typ == "OK", data
+    typ, data = imap.copy("1", "Archive")
+    assert typ == "OK", data
+    typ, data = imap.expunge()
+    assert typ == "OK" and data == [b"1"], data
+    typ, data = imap.status("Archive", "(MESSAGES)")
+    assert typ == "OK" and b"MESSAGES 1" in data[0], data
+    typ, data = imap.list()
+    assert typ == "OK" and any(b"Archive" in d for d in data), data
+    typ, data = imap.close()
+    assert typ == "OK", data
+
+
+def test_imaplib_idle_free_noop_and_uid(imap):
+    for i in range(3):
+        assert imap.append("INBOX", None, None, mailgen.plain(subject="u%d" % i))[0] == "OK"
+    imap.select("INBOX")
+    typ, data = imap.uid("SEARCH", None, "ALL")
+    assert typ == "OK" and data == [b"1 2 3"], data
+    typ, data = imap.uid("FETCH", "2", "(UID RFC822.SIZE)")
+    assert typ == "OK" and b"UID 2" in data[0], data
+    typ, data = imap.noop()
+    assert typ == "OK"
+
+
+def imaplib_time():
+    import imaplib as _imaplib
+    return _imaplib.Time2Internaldate(1600000000)

@@ -564,3 +564,15 @@ def test_rename_into_own_subtree(c):
     where = "loop/inner" if r.status == "OK" else "loop"
     assert where in boxes, lr.describe()
     assert status(c, where)["MESSAGES"] == 1
+
+
+def test_inbox_children(c):
+    c.command("CREATE INBOX/sub").ok()
+    c.command("CREATE inbox/other").ok()
+    boxes, r = list_boxes(c, '"" "*"')
+    assert {"INBOX", "INBOX/sub", "INBOX/other"} <= names(boxes), r.describe()
+    assert "\\HASCHILDREN" in boxes["INBOX"].attrs, r.describe()
+    boxes, r = list_boxes(c, '"inbox/" "%"')
+    assert names(boxes) == {"INBOX/sub", "INBOX/other"}, r.describe()
+    boxes, r = list_boxes(c, '"" "Inbox/s%"')
+    assert names(boxes) == {"INBOX/sub"}, r.describe()

@@ -773,6 +773,31 @@ test_big_literal_shrinks(void)
 	imap_parser_destroy(&p);
 }
 
+/* Many arguments grow the node arrays; they shrink afterwards. */
+static void
+test_many_args_shrink(void)
+{
+	struct imap_parser *p = imap_parser_create(&default_limits);
+	const struct imap_command_line *cmd;
+	size_t consumed;
+	char in[1024] = "a X";
+	for (int i = 0; i < 250; i++)
+		casella_strlcat(in, i % 50 == 0 ? " (y)" : " x", sizeof(in));
+	casella_strlcat(in, "\r\n", sizeof(in));
+	test_assert(imap_parser_parse(p, in, strlen(in), &consumed, &cmd) ==
+	            IMAP_PARSE_COMMAND);
+	test_assert(cmd->arg_count == 250);
+	test_assert(cmd->args[200].list_count == 1);
+	test_assert(imap_arg_atom_equals(&cmd->args[200].list[0], "y"));
+	test_assert(imap_arg_atom_equals(&cmd->args[249], "x"));
+	size_t big = imap_parser_memory(p);
+	test_assert(big > 16384);
+	imap_parser_release(p);
+	/* Both the node array and the built arguments shrink. */
+	test_assert(imap_parser_memory(p) < big / 2);
+	imap_parser_destroy(&p);
+}
+
 static const struct test_case cases[] = {
     {"simple", test_simple},
     {"atoms", test_atoms},
@@ -798,6 +823,7 @@ static const struct test_case cases[] = {
     {"arg helpers", test_arg_helpers},
     {"huge line", test_huge_line},
     {"big literal shrinks", test_big_literal_shrinks},
+    {"many args shrink", test_many_args_shrink},
 };
 
 int
