@@ -60,6 +60,10 @@ command_find(const char *name)
 		       sizeof(command_table[0]), command_compare);
 }
 
+static enum cmd_result cmd_result_set(struct command *cmd, const char *result,
+				      const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static enum cmd_result
 cmd_result_set(struct command *cmd, const char *result, const char *fmt,
 	       va_list ap)
