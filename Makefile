@@ -3,6 +3,7 @@
 # serves IMAP on 127.0.0.1:1143 from ./run-data.  See README.md.
 
 CC ?= cc
+MAKEFLAGS += --no-print-directory
 CFLAGS_COMMON = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow \
 	-Wvla -Wmissing-prototypes -Wno-unused-parameter -Isrc -Isrc/lib -pthread
 CFLAGS ?= -O2 -g
