@@ -246,6 +246,9 @@ client_finish_command(struct client *client)
 	}
 	client_send_tagged(client, cmd);
 	client_command_free(client);
+	/* Drop the command's arguments now: an APPEND literal may be large,
+	 * and the next parse may be far off. */
+	imap_parser_release(client->parser);
 	if (client->state == CLIENT_STATE_LOGOUT)
 		client->closing = true;
 }
@@ -436,6 +439,8 @@ client_step(struct client *client)
 		return true;
 	case IMAP_PARSE_COMMAND:
 		client_start_command(client, line);
+		if (client->command == NULL)
+			imap_parser_release(client->parser);
 		return true;
 	}
 	return false;

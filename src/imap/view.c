@@ -461,10 +461,15 @@ view_resolve_set(const struct mailbox_view *view, struct arena *arena,
 	uint64_t *bits = arena_new_array(arena, uint64_t, words);
 	for (size_t i = 0; i < set.count; i++) {
 		struct seq_range range = set.ranges[i];
-		bool has_star = range.lo == SEQSET_STAR || range.hi == SEQSET_STAR;
-		if (range.lo == SEQSET_STAR)
+		/* 4294967295 is a number, not '*', when written out. */
+		bool lo_star = range.lo == SEQSET_STAR &&
+			       !(range.numbers & SEQ_RANGE_LO_NUMBER);
+		bool hi_star = range.hi == SEQSET_STAR &&
+			       !(range.numbers & SEQ_RANGE_HI_NUMBER);
+		bool has_star = lo_star || hi_star;
+		if (lo_star)
 			range.lo = star;
-		if (range.hi == SEQSET_STAR)
+		if (hi_star)
 			range.hi = star;
 		if (range.lo > range.hi) {
 			uint32_t t = range.lo;
@@ -479,6 +484,8 @@ view_resolve_set(const struct mailbox_view *view, struct arena *arena,
 			end = range.hi == UINT32_MAX ?
 				      view->count :
 				      view_index_at_or_after(view, range.hi + 1);
+			if (end < first)
+				end = first;
 		} else {
 			if (range.lo == 0 || range.hi > view->count) {
 				*error_r = "Invalid message sequence number";

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "password-cache.h"
 #include "password.h"
 #include "util.h"
 
@@ -255,9 +256,16 @@ store_user_authenticate(struct store *store, const char *name,
 	/* An unknown user costs one hash too, so timing doesn't tell which
 	 * names exist; so does an over-long password. */
 	bool known = ret == STORE_OK && hash[0] != '\0';
-	bool ok =
-	    password_verify(password_is_acceptable(password) ? password : "",
-	                    known ? hash : NULL);
+	bool acceptable = password_is_acceptable(password);
+	bool ok;
+	if (known && acceptable && password_cache_check(hash, password)) {
+		ok = true;
+	} else {
+		ok = password_verify(acceptable ? password : "",
+		                     known ? hash : NULL);
+		if (ok && known && acceptable)
+			password_cache_add(hash, password);
+	}
 	secure_zero(hash, sizeof(hash));
 	if (!ok || !known || !password_is_acceptable(password))
 		return store_result(

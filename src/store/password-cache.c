@@ -1,0 +1,89 @@
+#include "password-cache.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "password.h"
+#include "util.h"
+
+struct password_cache_entry {
+	unsigned char key_digest[32];	/* SHA-256 of the stored hash */
+	unsigned char mac[32];		/* HMAC of the password */
+	time_t expires;			/* 0: empty */
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static unsigned char cache_secret[32];
+static struct password_cache_entry cache[PASSWORD_CACHE_SLOTS];
+
+static void
+password_cache_init(void)
+{
+	if (RAND_bytes(cache_secret, sizeof(cache_secret)) != 1)
+		fatal("RAND_bytes failed");
+}
+
+static void
+password_cache_digests(const char *stored_hash, const char *password,
+		       unsigned char key_digest[32], unsigned char mac[32])
+{
+	unsigned int len = 32;
+	pthread_once(&cache_once, password_cache_init);
+	EVP_Digest(stored_hash, strlen(stored_hash), key_digest, &len,
+		   EVP_sha256(), NULL);
+	/* The MAC also covers the stored hash, so an entry can't vouch for
+	 * the same password under another user. */
+	unsigned char input[32 + PASSWORD_MAX_LEN];
+	size_t password_len = strnlen(password, PASSWORD_MAX_LEN);
+	memcpy(input, key_digest, 32);
+	memcpy(input + 32, password, password_len);
+	if (HMAC(EVP_sha256(), cache_secret, sizeof(cache_secret), input,
+		 32 + password_len, mac, &len) == NULL)
+		fatal("HMAC failed");
+	secure_zero(input, sizeof(input));
+}
+
+static struct password_cache_entry *
+password_cache_slot(const unsigned char key_digest[32])
+{
+	uint32_t index;
+	memcpy(&index, key_digest, sizeof(index));
+	return &cache[index % PASSWORD_CACHE_SLOTS];
+}
+
+bool
+password_cache_check(const char *stored_hash, const char *password)
+{
+	unsigned char key_digest[32], mac[32];
+	password_cache_digests(stored_hash, password, key_digest, mac);
+	time_t now = time(NULL);
+	pthread_mutex_lock(&cache_lock);
+	struct password_cache_entry *e = password_cache_slot(key_digest);
+	bool hit = e->expires > now &&
+		   CRYPTO_memcmp(e->key_digest, key_digest, 32) == 0 &&
+		   CRYPTO_memcmp(e->mac, mac, 32) == 0;
+	pthread_mutex_unlock(&cache_lock);
+	secure_zero(mac, sizeof(mac));
+	return hit;
+}
+
+void
+password_cache_add(const char *stored_hash, const char *password)
+{
+	unsigned char key_digest[32], mac[32];
+	password_cache_digests(stored_hash, password, key_digest, mac);
+	pthread_mutex_lock(&cache_lock);
+	struct password_cache_entry *e = password_cache_slot(key_digest);
+	memcpy(e->key_digest, key_digest, 32);
+	memcpy(e->mac, mac, 32);
+	e->expires = time(NULL) + PASSWORD_CACHE_TTL_S;
+	pthread_mutex_unlock(&cache_lock);
+	secure_zero(mac, sizeof(mac));
+}

@@ -1,0 +1,23 @@
+#ifndef CASELLA_PASSWORD_CACHE_H
+#define CASELLA_PASSWORD_CACHE_H
+
+#include <stdbool.h>
+
+/*
+ * Remembers recent successful password checks, so a client that opens a
+ * new connection pays the yescrypt cost once, not on every login (mail
+ * clients reconnect often).  An entry is keyed by the user's stored hash
+ * string (which holds a per-user salt, so a password change misses) and
+ * holds HMAC-SHA256(process-random key, password): the password itself is
+ * never kept.  Direct-mapped, PASSWORD_CACHE_SLOTS entries, each valid
+ * for PASSWORD_CACHE_TTL_S seconds.  Thread-safe.
+ */
+#define PASSWORD_CACHE_SLOTS 4096
+#define PASSWORD_CACHE_TTL_S 900
+
+/* True if password was verified against stored_hash within the TTL. */
+bool password_cache_check(const char *stored_hash, const char *password);
+/* Records a successful verification. */
+void password_cache_add(const char *stored_hash, const char *password);
+
+#endif
