@@ -120,6 +120,7 @@ store_messages_expunged_since(struct store *store, int64_t mailbox_id,
 /* One message of an append on its way in. */
 struct store_append_item {
 	char blob_id[BLOB_ID_LEN + 1];
+	struct store_body_facts facts; /* strings in the append's arena */
 	char *tmp_path; /* heap; NULL once installed or not needed */
 	char *keywords; /* heap, normalised */
 };
@@ -135,7 +136,7 @@ store_blob_fail(struct store *store, const char *op)
 static enum store_result
 store_append_prepare(struct store *store,
                      const struct store_append_request *requests, size_t count,
-                     struct store_append_item *items)
+                     struct store_append_item *items, struct arena *arena)
 {
 	char tmp[BLOB_PATH_MAX];
 	const char *op;
@@ -152,6 +153,10 @@ store_append_prepare(struct store *store,
 			return ret;
 		blob_id_compute(req->len > 0 ? req->data : "", req->len,
 		                items[i].blob_id);
+		/* Parsed once here, outside the write lock, so FETCH and
+		 * SEARCH need not read the body again. */
+		store_facts_prepare(arena, req->data, req->len,
+		                    &items[i].facts);
 		/* Present now, it may still be gone by the time we hold the
 		 * lock; blob_install() then writes it after all. */
 		if (blob_exists(store->data_dir, items[i].blob_id))
@@ -263,6 +268,9 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 		};
 		uids_r[i] = msg.uid;
 		ret = store_message_insert(store, mailbox_id, &msg);
+		if (ret == STORE_OK)
+			ret = store_facts_insert(store, items[i].blob_id,
+			                         &items[i].facts);
 	}
 	if (ret == STORE_OK)
 		ret = store_mailbox_row_save(store, &row);
@@ -283,8 +291,9 @@ store_append(struct store *store, int64_t mailbox_id,
 		                               STORE_APPEND_MAX_COUNT),
 		                    error_r);
 	struct store_append_item *items = xcalloc(count, sizeof(*items));
+	struct arena *arena = arena_create(16384);
 	enum store_result ret =
-	    store_append_prepare(store, requests, count, items);
+	    store_append_prepare(store, requests, count, items, arena);
 	if (ret == STORE_OK)
 		ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
@@ -303,6 +312,7 @@ store_append(struct store *store, int64_t mailbox_id,
 		free(items[i].keywords);
 	}
 	free(items);
+	arena_destroy(&arena);
 	if (ret == STORE_OK && count > 0)
 		store_changed(store, mailbox_id);
 	return store_result(store, ret, error_r);

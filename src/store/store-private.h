@@ -69,6 +69,12 @@ enum store_stmt {
 	STMT_EXPUNGED_INSERT,
 	STMT_EXPUNGED_SINCE,
 	STMT_BLOB_REFERENCED,
+	STMT_FACTS_INSERT,
+	STMT_FACTS_TEXT_INSERT,
+	STMT_FACTS_GET,
+	STMT_FACTS_TEXT_DELETE,
+	STMT_FACTS_DELETE,
+	STMT_FACTS_CANDIDATES,
 	STORE_STMT_COUNT
 };
 
@@ -136,6 +142,16 @@ enum store_result store_tx_end(struct store *store, enum store_result ret);
 
 /* Body GC, see struct store.gc_ids. */
 void store_gc_add(struct store *store, const char *blob_id);
+/* Facts (store-facts.c).  prepare runs the builder before the write lock;
+ * insert (under it) stores them unless the body has some already; delete
+ * drops them with the body. */
+void store_facts_prepare(struct arena *arena, const void *data, size_t len,
+                         struct store_body_facts *facts_r);
+enum store_result store_facts_insert(struct store *store,
+                                     const char *blob_id,
+                                     const struct store_body_facts *facts);
+enum store_result store_facts_delete(struct store *store,
+                                     const char *blob_id);
 void store_gc_run(struct store *store);
 void store_gc_forget(struct store *store);
 

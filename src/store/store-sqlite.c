@@ -118,6 +118,25 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
                             "AND modseq > ?2 ORDER BY uid",
     [STMT_BLOB_REFERENCED] =
         "SELECT 1 FROM messages WHERE blob_id = ?1 LIMIT 1",
+    [STMT_FACTS_INSERT] =
+        "INSERT OR IGNORE INTO blob_facts (blob_id, envelope, body, "
+        "bodystructure, indexed) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_FACTS_TEXT_INSERT] =
+        "INSERT INTO blob_text (rowid, header, body) VALUES (?1, ?2, ?3)",
+    [STMT_FACTS_GET] = "SELECT envelope, body, bodystructure, indexed "
+                       "FROM blob_facts WHERE blob_id = ?1",
+    [STMT_FACTS_TEXT_DELETE] =
+        "DELETE FROM blob_text WHERE rowid = "
+        "(SELECT id FROM blob_facts WHERE blob_id = ?1)",
+    [STMT_FACTS_DELETE] = "DELETE FROM blob_facts WHERE blob_id = ?1",
+    [STMT_FACTS_CANDIDATES] =
+        "SELECT m.uid FROM blob_text t "
+        "JOIN blob_facts f ON f.id = t.rowid "
+        "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
+        "WHERE blob_text MATCH ?2 "
+        "UNION SELECT m.uid FROM blob_facts f "
+        "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
+        "WHERE f.indexed = 0 ORDER BY 1",
 };
 
 /*
@@ -160,6 +179,20 @@ static const char store_schema_sql[] =
     " modseq INTEGER NOT NULL,"
     " PRIMARY KEY (mailbox_id, uid));"
     "CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
+    "CREATE TABLE blob_facts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " blob_id TEXT NOT NULL UNIQUE,"
+    " envelope TEXT,"
+    " body TEXT,"
+    " bodystructure TEXT,"
+    " indexed INTEGER NOT NULL);"
+    "CREATE INDEX blob_facts_unindexed ON blob_facts (indexed) "
+    " WHERE indexed = 0;"
+    /* SQLite's own full-text index; trigrams give the substring and
+     * case-insensitive matching IMAP SEARCH asks for.  A PostgreSQL
+     * backend would use pg_trgm.  rowid = blob_facts.id. */
+    "CREATE VIRTUAL TABLE blob_text USING fts5("
+    " header, body, tokenize='trigram');"
     "CREATE TABLE subscriptions ("
     " user_id INTEGER NOT NULL REFERENCES users (id),"
     " name TEXT NOT NULL,"
@@ -335,7 +368,10 @@ store_gc_one(struct store *store, const char *id)
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(stmt);
 	enum store_result ret = STORE_OK;
-	if (rc == SQLITE_DONE && blob_remove(store->data_dir, id, &op) < 0)
+	if (rc == SQLITE_DONE && store_facts_delete(store, id) != STORE_OK)
+		ret = STORE_ERROR;
+	else if (rc == SQLITE_DONE &&
+	         blob_remove(store->data_dir, id, &op) < 0)
 		ret = store_fail(store, STORE_ERROR, "%s: %s", op,
 		                 strerror(errno));
 	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -352,7 +388,8 @@ store_gc_batch(struct store *store, size_t start, size_t end)
 		return ret;
 	for (size_t i = start; i < end && ret == STORE_OK; i++)
 		ret = store_gc_one(store, store->gc_ids[i]);
-	/* Nothing was written: the commit only releases the lock. */
+	/* The commit makes the facts deletions durable and releases the
+	 * lock. */
 	return store_tx_end(store, ret);
 }
 

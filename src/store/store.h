@@ -89,6 +89,30 @@ struct store_message {
 	const char *blob_id;	/* names the immutable body, hex */
 };
 
+/*
+ * What is derived from a message body once, when it is stored, so that
+ * FETCH of ENVELOPE/BODYSTRUCTURE and SEARCH of text read no bodies: the
+ * IMAP ENVELOPE, BODY and BODYSTRUCTURE strings, and the decoded UTF-8
+ * text of the headers and of the text parts for the full-text index.
+ * Facts belong to a body, so copies share them.
+ */
+struct store_body_facts {
+	const char *envelope;	   /* "(date subject ...)" or NULL */
+	const char *body;	   /* BODY (no extension data) or NULL */
+	const char *bodystructure; /* BODYSTRUCTURE or NULL */
+	const char *header_text;   /* decoded headers, or NULL */
+	const char *body_text;	   /* decoded text parts, or NULL */
+	bool indexed;		   /* the texts are complete: searches may
+				      trust the index to find this body */
+};
+
+/* Computes facts for one body; strings are allocated from arena.  Set by
+ * the programs (server, admin tool) at start-up; without one, bodies are
+ * stored without facts and searched by reading them. */
+typedef void store_facts_builder(struct arena *arena, const char *data,
+				 size_t len, struct store_body_facts *facts_r);
+void store_set_facts_builder(store_facts_builder *builder);
+
 struct store_append_request {
 	const void *data;	/* the message, exactly as received */
 	size_t len;
@@ -261,6 +285,34 @@ enum store_result store_expunge(struct store *store, int64_t mailbox_id,
 				struct arena *arena, uint32_t **expunged_r,
 				size_t *expunged_count_r,
 				const char **error_r);
+
+/* The facts stored with a body: STORE_NOT_FOUND if it has none. */
+enum store_result store_body_facts_get(struct store *store,
+				       const char *blob_id,
+				       struct arena *arena,
+				       struct store_body_facts *facts_r,
+				       const char **error_r);
+
+enum store_text_field {
+	STORE_TEXT_HEADER,	/* decoded headers */
+	STORE_TEXT_BODY,	/* decoded text parts */
+	STORE_TEXT_ANY,		/* either */
+};
+
+/*
+ * Full-text lookup: the UIDs (ascending) of the mailbox's messages whose
+ * indexed text of that field may contain needle, case-insensitively, plus
+ * every message whose body is not fully indexed.  The answer is a
+ * superset: callers check each candidate.  *usable_r is false when the
+ * index can't answer (needle under 3 characters): then scan everything.
+ */
+enum store_result store_text_candidates(struct store *store,
+					int64_t mailbox_id,
+					enum store_text_field field,
+					const char *needle,
+					struct arena *arena, bool *usable_r,
+					uint32_t **uids_r, size_t *count_r,
+					const char **error_r);
 
 /* Maps a message body read-only.  An empty body maps to a non-NULL
  * pointer and length 0.  Unmap with store_body_unmap(). */

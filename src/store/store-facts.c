@@ -1,0 +1,190 @@
+/* Facts derived from bodies (ENVELOPE, BODYSTRUCTURE, decoded text) and
+ * the full-text index over them; see store.h struct store_body_facts. */
+#include "store-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "str.h"
+#include "util.h"
+
+/* The trigram tokenizer needs at least three characters. */
+#define FACTS_MIN_NEEDLE_CHARS 3
+/* A needle is a search string; IMAP lines are bounded well below this. */
+#define FACTS_MAX_NEEDLE 65536
+
+static store_facts_builder *facts_builder;
+
+void
+store_set_facts_builder(store_facts_builder *builder)
+{
+	facts_builder = builder;
+}
+
+void
+store_facts_prepare(struct arena *arena, const void *data, size_t len,
+                    struct store_body_facts *facts_r)
+{
+	memset(facts_r, 0, sizeof(*facts_r));
+	if (facts_builder != NULL)
+		facts_builder(arena, len > 0 ? data : "", len, facts_r);
+}
+
+static void
+facts_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	if (text != NULL)
+		sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+enum store_result
+store_facts_insert(struct store *store, const char *blob_id,
+                   const struct store_body_facts *facts)
+{
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_INSERT);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, blob_id, -1, SQLITE_STATIC);
+	facts_bind_text(stmt, 2, facts->envelope);
+	facts_bind_text(stmt, 3, facts->body);
+	facts_bind_text(stmt, 4, facts->bodystructure);
+	sqlite3_bind_int(stmt, 5, facts->indexed ? 1 : 0);
+	enum store_result ret = store_step_done(store, stmt, "insert facts");
+	/* A body stored before (a copy, a second recipient) keeps its
+	 * facts and its index entry. */
+	if (ret != STORE_OK || sqlite3_changes(store->db) == 0)
+		return ret;
+	sqlite3_int64 rowid = sqlite3_last_insert_rowid(store->db);
+	stmt = store_stmt(store, STMT_FACTS_TEXT_INSERT);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, rowid);
+	facts_bind_text(stmt, 2, facts->header_text);
+	facts_bind_text(stmt, 3, facts->body_text);
+	return store_step_done(store, stmt, "index text");
+}
+
+enum store_result
+store_facts_delete(struct store *store, const char *blob_id)
+{
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_TEXT_DELETE);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, blob_id, -1, SQLITE_STATIC);
+	enum store_result ret = store_step_done(store, stmt, "unindex text");
+	if (ret != STORE_OK)
+		return ret;
+	stmt = store_stmt(store, STMT_FACTS_DELETE);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, blob_id, -1, SQLITE_STATIC);
+	return store_step_done(store, stmt, "delete facts");
+}
+
+static const char *
+facts_column_text(struct arena *arena, sqlite3_stmt *stmt, int column)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, column);
+	if (text == NULL)
+		return NULL;
+	return arena_strndup(arena, (const char *)text,
+	                     (size_t)sqlite3_column_bytes(stmt, column));
+}
+
+enum store_result
+store_body_facts_get(struct store *store, const char *blob_id,
+                     struct arena *arena, struct store_body_facts *facts_r,
+                     const char **error_r)
+{
+	memset(facts_r, 0, sizeof(*facts_r));
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_GET);
+	if (stmt == NULL)
+		return store_result(store, STORE_ERROR, error_r);
+	sqlite3_bind_text(stmt, 1, blob_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	enum store_result ret = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		facts_r->envelope = facts_column_text(arena, stmt, 0);
+		facts_r->body = facts_column_text(arena, stmt, 1);
+		facts_r->bodystructure = facts_column_text(arena, stmt, 2);
+		facts_r->indexed = sqlite3_column_int(stmt, 3) != 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = store_fail(store, STORE_NOT_FOUND, "no facts for body");
+	} else {
+		ret = store_sql_fail(store, "get facts");
+	}
+	sqlite3_reset(stmt);
+	return store_result(store, ret, error_r);
+}
+
+static size_t
+facts_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* An FTS5 query for one phrase in the chosen column(s); '"' doubles. */
+static void
+facts_match_query(struct str *q, enum store_text_field field,
+                  const char *needle)
+{
+	if (field == STORE_TEXT_HEADER)
+		str_append_cstr(q, "header : ");
+	else if (field == STORE_TEXT_BODY)
+		str_append_cstr(q, "body : ");
+	str_append_char(q, '"');
+	for (const char *p = needle; *p != '\0'; p++) {
+		if (*p == '"')
+			str_append_char(q, '"');
+		str_append_char(q, *p);
+	}
+	str_append_char(q, '"');
+}
+
+enum store_result
+store_text_candidates(struct store *store, int64_t mailbox_id,
+                      enum store_text_field field, const char *needle,
+                      struct arena *arena, bool *usable_r, uint32_t **uids_r,
+                      size_t *count_r, const char **error_r)
+{
+	*usable_r = false;
+	*uids_r = NULL;
+	*count_r = 0;
+	if (facts_utf8_chars(needle) < FACTS_MIN_NEEDLE_CHARS ||
+	    strlen(needle) > FACTS_MAX_NEEDLE)
+		return STORE_OK;
+	struct str q;
+	str_init(&q, FACTS_MAX_NEEDLE * 2 + 64);
+	facts_match_query(&q, field, needle);
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_CANDIDATES);
+	if (stmt == NULL) {
+		str_free(&q);
+		return store_result(store, STORE_ERROR, error_r);
+	}
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_text(stmt, 2, q.data, (int)q.len, SQLITE_STATIC);
+	struct store_vec uids;
+	store_vec_init(&uids, sizeof(uint32_t));
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*(uint32_t *)store_vec_push(&uids) =
+		    (uint32_t)sqlite3_column_int64(stmt, 0);
+	enum store_result ret = STORE_OK;
+	if (rc != SQLITE_DONE)
+		ret = store_sql_fail(store, "text search");
+	sqlite3_reset(stmt);
+	str_free(&q);
+	if (ret == STORE_OK) {
+		*uids_r = store_vec_finish(&uids, arena, count_r);
+		*usable_r = true;
+	} else {
+		store_vec_free(&uids);
+	}
+	return store_result(store, ret, error_r);
+}
