@@ -17,6 +17,7 @@
 #include "str.h"
 #include "util.h"
 #include "store/notify.h"
+#include "cmd/message-facts.h"
 #include "store/store.h"
 
 /* Largest message `deliver` accepts, as stored (after LF -> CRLF). */
@@ -407,6 +408,8 @@ main(int argc, char **argv)
 	}
 	struct store *store;
 	const char *error = NULL;
+	/* Parse each message once, when it is stored. */
+	store_set_facts_builder(message_facts_build);
 	if (store_open(data_dir, &store, &error) != STORE_OK) {
 		print_error(data_dir, error);
 		return deliver ? EX_TEMPFAIL : EXIT_FAIL;

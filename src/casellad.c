@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "net/worker.h"
+#include "cmd/message-facts.h"
 #include "store/store.h"
 
 static void
@@ -161,6 +162,8 @@ main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	/* Parse each message once, when it is stored. */
+	store_set_facts_builder(message_facts_build);
 	raise_fd_limit();
 	return server_run(&config);
 }

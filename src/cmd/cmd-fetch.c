@@ -47,6 +47,14 @@ struct fetch_ctx {
 	bool body_missing; /* gone or failed mid-message: NIL */
 	struct arena *mime_arena;
 	struct mime_part *mime;
+
+	/* ENVELOPE and BODYSTRUCTURE as stored with the body at delivery
+	 * (store_body_facts), so they need no mapping; valid for message
+	 * facts_index when have_facts. */
+	struct arena *facts_arena;
+	struct store_body_facts facts;
+	size_t facts_index;
+	bool have_facts;
 };
 
 static size_t
@@ -122,14 +130,60 @@ fetch_mime(struct fetch_ctx *ctx)
 	return ctx->mime;
 }
 
+/* The stored fact an item can be written from, or NULL. */
+static const char *
+fetch_fact(const struct fetch_ctx *ctx, const struct fetch_item *item)
+{
+	if (!ctx->have_facts || ctx->facts_index != ctx->msg_index)
+		return NULL;
+	switch (item->type) {
+	case FETCH_ITEM_ENVELOPE:
+		return ctx->facts.envelope;
+	case FETCH_ITEM_BODY:
+		return ctx->facts.body;
+	case FETCH_ITEM_BODYSTRUCTURE:
+		return ctx->facts.bodystructure;
+	default:
+		return NULL;
+	}
+}
+
+/* Loads the current message's facts once; a failure only means the body
+ * is read instead. */
+static void
+fetch_load_facts(struct command *cmd, struct fetch_ctx *ctx)
+{
+	if (ctx->have_facts && ctx->facts_index == ctx->msg_index)
+		return;
+	if (ctx->facts_arena == NULL)
+		ctx->facts_arena = arena_create(4096);
+	arena_clear(ctx->facts_arena);
+	const char *error;
+	ctx->facts_index = ctx->msg_index;
+	ctx->have_facts =
+	    store_body_facts_get(client_store(cmd->client),
+	                         ctx->msgs[ctx->msg_index].blob_id,
+	                         ctx->facts_arena, &ctx->facts,
+	                         &error) == STORE_OK;
+}
+
 /* Maps the current message's body if an item still to be written needs
- * it.  Returns the store result; STORE_OK if nothing was needed. */
+ * it and can't come from the stored facts.  Returns the store result;
+ * STORE_OK if nothing was needed. */
 static enum store_result
 fetch_body_map(struct command *cmd, struct fetch_ctx *ctx)
 {
 	bool needed = false;
-	for (size_t i = ctx->item_index; i < ctx->req.count && !needed; i++)
-		needed = fetch_item_needs_body(&ctx->req.items[i]);
+	for (size_t i = ctx->item_index; i < ctx->req.count && !needed; i++) {
+		const struct fetch_item *item = &ctx->req.items[i];
+		if (!fetch_item_needs_body(item))
+			continue;
+		if (item->type == FETCH_ITEM_ENVELOPE ||
+		    item->type == FETCH_ITEM_BODY ||
+		    item->type == FETCH_ITEM_BODYSTRUCTURE)
+			fetch_load_facts(cmd, ctx);
+		needed = fetch_fact(ctx, item) == NULL;
+	}
 	ctx->body_missing = false;
 	if (!needed)
 		return STORE_OK;
@@ -337,6 +391,11 @@ fetch_write_structure(struct command *cmd, struct fetch_ctx *ctx,
 	struct str *out = &cmd->client->output;
 	bool extended = item->type == FETCH_ITEM_BODYSTRUCTURE;
 	str_append_cstr(out, extended ? "BODYSTRUCTURE " : "BODY ");
+	const char *fact = fetch_fact(ctx, item);
+	if (fact != NULL) {
+		str_append_cstr(out, fact);
+		return;
+	}
 	if (ctx->body_missing) {
 		str_append_cstr(out, "(\"text\" \"plain\" NIL NIL NIL \"7bit\" "
 		                     "0 0)");
@@ -378,6 +437,10 @@ fetch_write_item(struct command *cmd, struct fetch_ctx *ctx,
 		break;
 	case FETCH_ITEM_ENVELOPE:
 		str_append_cstr(out, "ENVELOPE ");
+		if (fetch_fact(ctx, item) != NULL) {
+			str_append_cstr(out, fetch_fact(ctx, item));
+			break;
+		}
 		if (ctx->body_missing) {
 			str_append_cstr(out, "(NIL NIL NIL NIL NIL NIL NIL NIL "
 			                     "NIL NIL)");
@@ -492,6 +555,16 @@ fetch_message(struct command *cmd, struct fetch_ctx *ctx)
 	return FETCH_STEP_DONE;
 }
 
+/* Whatever way the command ends, the mapping and arenas go. */
+static void
+fetch_cleanup(struct command *cmd)
+{
+	struct fetch_ctx *ctx = cmd->context;
+	fetch_body_unmap(ctx);
+	if (ctx->facts_arena != NULL)
+		arena_destroy(&ctx->facts_arena);
+}
+
 static enum cmd_result
 fetch_continue(struct command *cmd)
 {
@@ -588,6 +661,7 @@ fetch_start(struct command *cmd, struct fetch_ctx *ctx, const uint32_t *uids,
 	    fetch_set_seen(cmd, ctx) < 0)
 		return cmd_store_error(cmd, ctx->error);
 	cmd->context = ctx;
+	cmd->cleanup = fetch_cleanup;
 	cmd->func = fetch_continue;
 	return fetch_continue(cmd);
 }

@@ -10,9 +10,12 @@
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"
+#include "imap/parser.h"
 #include "imap/view.h"
+#include "lib/arena.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "mime/charset.h"
 
 /* The matches of one SEARCH, as sequence numbers, and how to show them. */
 struct search_result {
@@ -134,15 +137,85 @@ search_respond(struct command *cmd, const struct search_program *prog,
 	search_write_esearch(&client->output, cmd->tag, res, opts);
 }
 
+/*
+ * RFC 9051 6.4.4: "CHARSET x" names the charset of the search strings;
+ * US-ASCII and UTF-8 must work, and we take any other charset iconv
+ * knows.  The parser accepts only the first two, so for another known
+ * charset *args_r becomes a copy of args naming UTF-8 and *charset_r the
+ * charset to convert from.  Unknown names are left for the parser to
+ * answer NO [BADCHARSET].
+ */
+static void
+search_find_charset(struct arena *arena, const struct imap_arg *args,
+                    size_t count, const struct imap_arg **args_r,
+                    const char **charset_r)
+{
+	size_t pos = 0;
+	*args_r = args;
+	*charset_r = NULL;
+	if (count >= 2 && imap_arg_atom_equals(&args[0], "RETURN"))
+		pos = 2;
+	if (pos + 1 >= count || !imap_arg_atom_equals(&args[pos], "CHARSET"))
+		return;
+	const struct imap_arg *name = &args[pos + 1];
+	if (!imap_arg_is_string(name) || strlen(name->str) != name->len ||
+	    mem_case_eq(name->str, name->len, "US-ASCII") ||
+	    mem_case_eq(name->str, name->len, "UTF-8") ||
+	    name->len >= CHARSET_NAME_MAX || !charset_is_known(name->str))
+		return;
+	struct imap_arg *copy =
+	    arena_memdup(arena, args, count * sizeof(*args));
+	copy[pos + 1] =
+	    (struct imap_arg){.type = IMAP_ARG_ATOM, .str = "UTF-8", .len = 5};
+	*args_r = copy;
+	*charset_r = name->str;
+}
+
+/* Converts the strings of header and text keys from charset to UTF-8;
+ * false if one grew past any sane size. */
+static bool
+search_convert_strings(struct arena *arena, struct search_key *key,
+                       const char *charset)
+{
+	for (; key != NULL; key = key->next) {
+		if (!search_convert_strings(arena, key->children, charset))
+			return false;
+		if (key->type != SEARCH_KEY_HEADER &&
+		    key->type != SEARCH_KEY_BODY &&
+		    key->type != SEARCH_KEY_TEXT)
+			continue;
+		/* Real charsets need at most 4 bytes of UTF-8 per byte. */
+		struct str utf8;
+		str_init(&utf8, key->len * 8 + 16);
+		charset_to_utf8(&utf8, charset, key->str, key->len);
+		bool ok = !str_failed(&utf8);
+		key->str = arena_strndup(arena, utf8.len > 0 ? utf8.data : "",
+		                         utf8.len);
+		key->len = utf8.len;
+		str_free(&utf8);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 enum cmd_result
 cmd_search(struct command *cmd)
 {
 	struct client *client = cmd->client;
 	struct mailbox_view *view = client->view;
 	struct search_program prog;
-	const char *error;
+	const char *error, *charset;
+	const struct imap_arg *args;
+	search_find_charset(cmd->arena, cmd->args, cmd->arg_count, &args,
+	                    &charset);
 	enum search_parse_status ps =
-	    search_parse(cmd->arena, cmd->args, cmd->arg_count, &prog, &error);
+	    search_parse(cmd->arena, args, cmd->arg_count, &prog, &error);
+	if (ps == SEARCH_PARSE_OK && charset != NULL &&
+	    !search_convert_strings(cmd->arena, prog.root, charset)) {
+		ps = SEARCH_PARSE_BAD;
+		error = "Search string too long in UTF-8";
+	}
 	bool save = (prog.return_opts & SEARCH_RETURN_SAVE) != 0;
 	if (ps != SEARCH_PARSE_OK && save)
 		search_save_clear(view);

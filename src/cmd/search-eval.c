@@ -4,27 +4,47 @@
  * that settles them, so message files are opened only for messages that
  * still need a header or body key.
  *
- * Matching is ASCII case-insensitive on raw bytes.  A later change adds
- * RFC 2047 decoding, transfer-encoding and charset decoding, and a
- * full-text index.
+ * String keys match decoded text: header values with their RFC 2047
+ * words decoded, and the text parts of the body with their transfer
+ * encoding undone, converted to UTF-8 and, for HTML, stripped of markup.
+ * Both sides are compared in their i;unicode-casemap form (RFC 5051,
+ * mime/casefold.h), the collation RFC 9051 6.4.4 names for SEARCH.
  */
 #include "cmd/search-eval.h"
 
 #include <string.h>
 
+#include "cmd/fetch-mime.h"
 #include "cmd/search-parse.h"
+#include "cmd/search-text.h"
 #include "imap/imap-date.h"
 #include "imap/view.h"
 #include "lib/arena.h"
+#include "lib/str.h"
 #include "lib/util.h"
+#include "mime/casefold.h"
+#include "mime/charset.h"
+#include "mime/decode.h"
 #include "mime/header.h"
+#include "mime/html-text.h"
 #include "store/store.h"
+
+/* Decoded text kept per message (each of header and body), and per
+ * decoding step; text past it is not searched. */
+#define SEARCH_TEXT_MAX (16 * 1024 * 1024)
+/* Buffer memory kept from one message to the next. */
+#define SEARCH_TEXT_KEEP (256 * 1024)
 
 struct search_eval {
 	struct store *store;
 	const struct mailbox_view *view;
 	struct arena *arena;
-	const char *error; /* set when a store call failed */
+	const char *error;     /* set when a store call failed */
+	struct arena *scratch; /* per message: its MIME tree */
+	struct str header;     /* folded decoded header of this message */
+	struct str body;       /* folded decoded text of its text parts */
+	struct str step1;      /* scratch: one field's folded value */
+	struct search_text text; /* decoding scratch */
 };
 
 /* One message being matched; the file is mapped on first need. */
@@ -36,6 +56,8 @@ struct search_msg {
 	size_t header_len;
 	bool sent_day_known;
 	int64_t sent_day;
+	bool header_ready; /* ev->header holds this message's header */
+	bool body_ready;   /* ev->body holds this message's body text */
 };
 
 static unsigned char
@@ -128,6 +150,49 @@ search_sort_children(struct search_key *key)
 	*out = NULL;
 }
 
+/* Replaces key->str with its comparison form and prepares matching. */
+static void
+search_fold_key(struct search_eval *ev, struct search_key *key)
+{
+	struct str folded;
+	str_init(&folded, key->len * 3 + 1);
+	casefold_utf8(&folded, key->str, key->len);
+	i_assert(!str_failed(&folded));
+	key->len = folded.len;
+	key->str = arena_strndup(ev->arena, folded.len > 0 ? folded.data : "",
+	                         folded.len);
+	str_free(&folded);
+	search_needle_prepare(ev->arena, key->str, key->len, &key->folded,
+	                      &key->kmp);
+}
+
+/*
+ * Asks the full-text index which messages may contain the key's string.
+ * The index holds the same folded text a scan would build
+ * (cmd/message-facts.c), so a message it does not name cannot match and
+ * its body need not be read.  Without a usable answer, every message is
+ * scanned as before.
+ */
+static void
+search_prefilter(struct search_eval *ev, struct search_key *key)
+{
+	static const enum store_text_field fields[] = {
+	    [SEARCH_KEY_HEADER] = STORE_TEXT_HEADER,
+	    [SEARCH_KEY_BODY] = STORE_TEXT_BODY,
+	    [SEARCH_KEY_TEXT] = STORE_TEXT_ANY,
+	};
+	bool usable = false;
+	const char *error;
+	if (strlen(key->str) != key->len)
+		return; /* a NUL in the string: the index can't say */
+	if (store_text_candidates(ev->store, ev->view->mailbox_id,
+	                          fields[key->type], key->str, ev->arena,
+	                          &usable, &key->candidates,
+	                          &key->candidate_count, &error) != STORE_OK)
+		usable = false;
+	key->prefiltered = usable;
+}
+
 /* Resolves sets, folds strings and sorts children, depth first. */
 static enum search_eval_status
 search_prepare(struct search_eval *ev, struct search_key *key,
@@ -146,8 +211,8 @@ search_prepare(struct search_eval *ev, struct search_key *key,
 	case SEARCH_KEY_HEADER:
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
-		search_needle_prepare(ev->arena, key->str, key->len,
-		                      &key->folded, &key->kmp);
+		search_fold_key(ev, key);
+		search_prefilter(ev, key);
 		return SEARCH_EVAL_OK;
 	default:
 		break;
@@ -234,7 +299,7 @@ search_msg_map(struct search_eval *ev, struct search_msg *msg)
 	return 0;
 }
 
-/* HEADER field string: any occurrence of the field whose unfolded value
+/* HEADER field string: any occurrence of the field whose decoded value
  * contains the string; "" matches every message with the field. */
 static int
 search_match_header(struct search_eval *ev, struct search_msg *msg,
@@ -242,14 +307,38 @@ search_match_header(struct search_eval *ev, struct search_msg *msg,
 {
 	if (search_msg_map(ev, msg) < 0)
 		return -1;
+	struct str *folded = &ev->step1;
 	struct header_field f;
 	size_t pos = 0;
 	while (header_next(msg->data, msg->header_len, &pos, &f)) {
 		if (!mem_case_eq(f.name, f.name_len, key->field))
 			continue;
-		if (search_find(key->folded, key->kmp, key->len, f.value,
-		                f.value_len, true))
+		str_reset(folded);
+		search_text_fold_value(&ev->text, folded, &f);
+		if (search_find(key->folded, key->kmp, key->len, folded->data,
+		                folded->len, false))
 			return 1;
+	}
+	return 0;
+}
+
+/* Builds ev->header (TEXT) or ev->body once per message. */
+static int
+search_msg_text(struct search_eval *ev, struct search_msg *msg, bool body)
+{
+	if (search_msg_map(ev, msg) < 0)
+		return -1;
+	if (body && !msg->body_ready) {
+		str_reset(&ev->body);
+		struct mime_part *root =
+		    mime_parse(ev->scratch, msg->data, msg->len);
+		search_text_fold_body(&ev->text, &ev->body, root);
+		msg->body_ready = true;
+	} else if (!body && !msg->header_ready) {
+		str_reset(&ev->header);
+		search_text_fold_header(&ev->text, &ev->header, msg->data,
+		                        msg->header_len);
+		msg->header_ready = true;
 	}
 	return 0;
 }
@@ -285,20 +374,22 @@ search_sent_day(struct search_eval *ev, struct search_msg *msg, int64_t *day_r)
 	return 0;
 }
 
+/* BODY: the decoded text parts; TEXT: the decoded header, then those. */
 static int
 search_match_text(struct search_eval *ev, struct search_msg *msg,
                   const struct search_key *key)
 {
-	if (search_msg_map(ev, msg) < 0)
+	if (key->type == SEARCH_KEY_TEXT) {
+		if (search_msg_text(ev, msg, false) < 0)
+			return -1;
+		if (search_find(key->folded, key->kmp, key->len,
+		                ev->header.data, ev->header.len, false))
+			return 1;
+	}
+	if (search_msg_text(ev, msg, true) < 0)
 		return -1;
-	const char *body = msg->data + msg->header_len;
-	size_t body_len = msg->len - msg->header_len;
-	if (key->type == SEARCH_KEY_TEXT &&
-	    search_find(key->folded, key->kmp, key->len, msg->data,
-	                msg->header_len, true))
-		return 1;
-	return search_find(key->folded, key->kmp, key->len, body, body_len,
-	                   false);
+	return search_find(key->folded, key->kmp, key->len, ev->body.data,
+	                   ev->body.len, false);
 }
 
 static int search_match(struct search_eval *ev, struct search_msg *msg,
@@ -386,13 +477,52 @@ search_match(struct search_eval *ev, struct search_msg *msg,
 			return -1;
 		return search_day_matches(key->type, day, key->day);
 	case SEARCH_KEY_HEADER:
+		if (key->prefiltered &&
+		    !search_uid_in(key->candidates, key->candidate_count,
+		                   msg->vm->uid))
+			return 0;
 		return search_match_header(ev, msg, key);
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
+		if (key->prefiltered &&
+		    !search_uid_in(key->candidates, key->candidate_count,
+		                   msg->vm->uid))
+			return 0;
 		return search_match_text(ev, msg, key);
 	default:
 		return search_match_view(ev, msg, key);
 	}
+}
+
+/* Drops one message's decoded text, keeping modest buffers for the next. */
+static void
+search_msg_release(struct search_eval *ev)
+{
+	str_shrink(&ev->header, SEARCH_TEXT_KEEP);
+	str_shrink(&ev->body, SEARCH_TEXT_KEEP);
+	str_shrink(&ev->step1, SEARCH_TEXT_KEEP);
+	search_text_release(&ev->text, SEARCH_TEXT_KEEP);
+	arena_clear(ev->scratch);
+}
+
+static void
+search_eval_init(struct search_eval *ev)
+{
+	ev->scratch = arena_create(16 * 1024);
+	str_init(&ev->header, SEARCH_TEXT_MAX);
+	str_init(&ev->body, SEARCH_TEXT_MAX);
+	str_init(&ev->step1, SEARCH_TEXT_MAX);
+	search_text_init(&ev->text, SEARCH_TEXT_MAX);
+}
+
+static void
+search_eval_deinit(struct search_eval *ev)
+{
+	arena_destroy(&ev->scratch);
+	str_free(&ev->header);
+	str_free(&ev->body);
+	str_free(&ev->step1);
+	search_text_deinit(&ev->text);
 }
 
 /* Matches every message in the view; metas (ascending by UID) is NULL
@@ -415,12 +545,65 @@ search_run(struct search_eval *ev, const struct search_key *root,
 			msg.meta = &metas[j];
 		}
 		int r = search_match(ev, &msg, root);
-		if (msg.data != NULL)
+		if (msg.data != NULL) {
 			store_body_unmap(msg.data, msg.len);
+			search_msg_release(ev);
+		}
 		if (r < 0)
 			return SEARCH_EVAL_ERROR;
 		if (r > 0)
 			seqs[n++] = (uint32_t)i + 1;
+	}
+	*count_r = n;
+	return SEARCH_EVAL_OK;
+}
+
+/* The key whose index candidates bound the whole result: the root, or a
+ * key that a root AND requires. */
+static const struct search_key *
+search_narrowing_key(const struct search_key *root)
+{
+	if (root->prefiltered)
+		return root;
+	if (root->type != SEARCH_KEY_AND)
+		return NULL;
+	for (const struct search_key *c = root->children; c != NULL;
+	     c = c->next) {
+		if (c->prefiltered)
+			return c;
+	}
+	return NULL;
+}
+
+/* Matches only the index's candidates: on a large mailbox a BODY search
+ * then touches a handful of rows instead of all of them. */
+static enum search_eval_status
+search_run_narrow(struct search_eval *ev, const struct search_key *root,
+                  const struct search_key *narrow, uint32_t *seqs,
+                  size_t *count_r)
+{
+	struct store_message *metas;
+	size_t meta_count, n = 0;
+	if (store_messages_get(ev->store, ev->view->mailbox_id,
+	                       narrow->candidates, narrow->candidate_count,
+	                       ev->arena, &metas, &meta_count,
+	                       &ev->error) != STORE_OK)
+		return SEARCH_EVAL_ERROR;
+	for (size_t i = 0; i < meta_count; i++) {
+		uint32_t seq = view_seq_of_uid(ev->view, metas[i].uid);
+		if (seq == 0)
+			continue; /* newer than this session's view */
+		struct search_msg msg = {.vm = &ev->view->messages[seq - 1],
+		                         .meta = &metas[i]};
+		int r = search_match(ev, &msg, root);
+		if (msg.data != NULL) {
+			store_body_unmap(msg.data, msg.len);
+			search_msg_release(ev);
+		}
+		if (r < 0)
+			return SEARCH_EVAL_ERROR;
+		if (r > 0)
+			seqs[n++] = seq;
 	}
 	*count_r = n;
 	return SEARCH_EVAL_OK;
@@ -438,6 +621,20 @@ search_eval(struct store *store, const struct mailbox_view *view,
 	if (s != SEARCH_EVAL_OK)
 		return s;
 
+	uint32_t *seqs = arena_new_array(arena, uint32_t, view->count + 1);
+	const struct search_key *narrow = search_narrowing_key(root);
+	if (narrow != NULL) {
+		search_eval_init(&ev);
+		s = search_run_narrow(&ev, root, narrow, seqs, count_r);
+		search_eval_deinit(&ev);
+		if (s == SEARCH_EVAL_ERROR) {
+			*error_r = ev.error;
+			return s;
+		}
+		*seqs_r = seqs;
+		return SEARCH_EVAL_OK;
+	}
+
 	struct store_message *metas = NULL;
 	size_t meta_count = 0;
 	if (root->cost >= SEARCH_COST_META && view->count > 0 &&
@@ -448,8 +645,9 @@ search_eval(struct store *store, const struct mailbox_view *view,
 	if (root->cost >= SEARCH_COST_META && metas == NULL)
 		metas = arena_new(arena, struct store_message);
 
-	uint32_t *seqs = arena_new_array(arena, uint32_t, view->count + 1);
+	search_eval_init(&ev);
 	s = search_run(&ev, root, metas, meta_count, seqs, count_r);
+	search_eval_deinit(&ev);
 	if (s == SEARCH_EVAL_ERROR) {
 		*error_r = ev.error;
 		return s;

@@ -23,13 +23,20 @@ enum search_eval_status {
  * if a key needs them; message files are mapped only for header and body
  * keys, and only for messages the cheaper keys did not already decide.
  *
- * Matching is ASCII case-insensitive substring on the raw bytes (header
- * values unfolded); RFC 2047 words, transfer encodings and charsets are
- * not decoded yet.
+ * String keys (RFC 9051 6.4.4) match substrings of decoded text under
+ * i;unicode-casemap (RFC 5051, see mime/casefold.h): header keys the
+ * field values with RFC 2047 words decoded to UTF-8; BODY the text parts (type
+ * text) (also inside message/rfc822 parts) with base64 or quoted-printable
+ * undone, converted to UTF-8 from their charset, and text/html reduced to
+ * its visible text; TEXT the decoded header fields as well.  Search
+ * strings must be UTF-8 (cmd-search.c converts other SEARCH CHARSETs).
+ * Decoded text is searched up to 16 MiB each of header and body per
+ * message.
  *
  * On SEARCH_EVAL_OK, *seqs_r (arena) holds the ascending sequence numbers
  * of the matches and *count_r their number.  Otherwise *error_r says why.
- * The tree is annotated in place (resolved sets, folded strings).
+ * The tree is annotated in place (resolved sets; str and len of string
+ * keys replaced by their comparison form).
  */
 enum search_eval_status search_eval(struct store *store,
                                     const struct mailbox_view *view,
@@ -39,7 +46,9 @@ enum search_eval_status search_eval(struct store *store,
 
 /*
  * Prepares a needle for search_find(): ASCII lower-cased copy and KMP
- * failure table, from arena.
+ * failure table, from arena.  These two compare bytes, ASCII letters
+ * case-insensitively; search_eval() gives them text already in its
+ * casemap form, so they compare that form exactly.
  */
 void search_needle_prepare(struct arena *arena, const char *str, size_t len,
                            unsigned char **folded_r, size_t **kmp_r);

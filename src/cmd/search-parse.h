@@ -75,6 +75,10 @@ struct search_key {
 	size_t uid_count;
 	unsigned char *folded; /* HEADER, BODY, TEXT: lower-case str */
 	size_t *kmp;           /* its failure table */
+	bool prefiltered;      /* HEADER, BODY, TEXT: candidates is valid */
+	uint32_t *candidates;  /* ascending UIDs that may match (the
+	                          full-text index); others cannot */
+	size_t candidate_count;
 };
 
 /* RFC 4731 and RFC 5182 RETURN options. */

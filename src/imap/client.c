@@ -77,6 +77,8 @@ client_command_free(struct client *client)
 {
 	if (client->command == NULL)
 		return;
+	if (client->command->cleanup != NULL)
+		client->command->cleanup(client->command);
 	/* The command itself lives in its arena. */
 	struct arena *arena = client->command->arena;
 	client->command = NULL;
@@ -175,7 +177,8 @@ client_capabilities(const struct client *client)
 	return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
 	       "NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND CHILDREN "
 	       "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
-	       "ESEARCH STATUS=SIZE";
+	       "ESEARCH STATUS=SIZE SORT THREAD=ORDEREDSUBJECT "
+	       "THREAD=REFERENCES ESORT";
 }
 
 /* Writes as much queued output as the socket takes.  Returns -1 if the

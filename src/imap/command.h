@@ -64,6 +64,10 @@ struct command {
 	command_func *func;             /* the handler to call (again) */
 	command_input_func *input_line; /* with CMD_WAIT_INPUT */
 	void *context;                  /* the handler's progress */
+	/* Called once when the command ends in any way (done, or the
+	 * connection closed while it was paused): frees what the handler
+	 * holds outside cmd->arena. */
+	void (*cleanup)(struct command *cmd);
 
 	const char *result;      /* "OK", "NO" or "BAD" once done */
 	const char *result_text; /* e.g. "[TRYCREATE] No such mailbox" */
@@ -88,6 +92,6 @@ command_func cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable,
     cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_unsubscribe,
     cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_idle, cmd_check, cmd_close,
     cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy,
-    cmd_move;
+    cmd_move, cmd_sort, cmd_thread;
 
 #endif

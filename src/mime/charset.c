@@ -92,8 +92,8 @@ charset_fallback(struct str *out, const char *data, size_t len)
 		size_t run = i;
 		uint32_t cp;
 		size_t n;
-		while (run < len && (n = charset_utf8_decode(s + run, len - run,
-		                                             &cp)) > 0)
+		while (run < len &&
+		       (n = charset_utf8_decode(s + run, len - run, &cp)) > 0)
 			run += n;
 		str_append(out, data + i, run - i);
 		if (run < len)
@@ -155,8 +155,8 @@ charset_iconv(struct str *out, iconv_t cd, const char *data, size_t len)
 	for (;;) {
 		char *o = chunk;
 		size_t o_left = sizeof(chunk);
-		size_t r = iconv(cd, data != NULL ? &in : NULL, &in_left, &o,
-		                 &o_left);
+		size_t r =
+		    iconv(cd, data != NULL ? &in : NULL, &in_left, &o, &o_left);
 		int err = r == (size_t)-1 ? errno : 0;
 		str_append(out, chunk, sizeof(chunk) - o_left);
 		if (str_failed(out) || data == NULL || err == 0)

@@ -60,8 +60,7 @@ decode_word_field(const char *s, size_t len, size_t *pos, size_t *start_r,
 /* Parses the encoded word at s[pos] ("=?" there); false if it is not
  * one (RFC 2047 2: no white space inside, B or Q, ends in "?="). */
 static bool
-decode_parse_word(const char *s, size_t len, size_t pos,
-                  struct decode_word *w)
+decode_parse_word(const char *s, size_t len, size_t pos, struct decode_word *w)
 {
 	size_t i = pos + 2, cs, cs_len, enc, enc_len, text, text_len;
 	if (!decode_word_field(s, len, &i, &cs, &cs_len) || cs_len == 0 ||
@@ -174,7 +173,8 @@ decode_header_value(struct str *out, const char *value, size_t len)
 		    !decode_parse_word(value, len, i, &w))
 			continue;
 		/* RFC 2047 6.2: space between encoded words is dropped. */
-		if (!after_word || !decode_all_space(value + plain, i - plain)) {
+		if (!after_word ||
+		    !decode_all_space(value + plain, i - plain)) {
 			decode_flush(&h);
 			decode_plain(out, value + plain, i - plain);
 		}
@@ -200,8 +200,7 @@ decode_qp_line(struct str *out, const char *s, size_t len)
 		i += n;
 		if (i >= len)
 			break;
-		int hi = i + 2 < len ? decode_hex((unsigned char)s[i + 1])
-		                         : -1;
+		int hi = i + 2 < len ? decode_hex((unsigned char)s[i + 1]) : -1;
 		int lo = hi >= 0 ? decode_hex((unsigned char)s[i + 2]) : -1;
 		if (lo >= 0) {
 			str_append_char(out, (char)(hi * 16 + lo));

@@ -57,6 +57,42 @@ store_messages_load(struct store *store, int64_t mailbox_id, uint32_t min_uid,
 }
 
 enum store_result
+store_messages_get(struct store *store, int64_t mailbox_id,
+                   const uint32_t *uids, size_t uid_count, struct arena *arena,
+                   struct store_message **messages_r, size_t *count_r,
+                   const char **error_r)
+{
+	struct store_vec vec;
+	int rc = SQLITE_DONE;
+	*messages_r = NULL;
+	*count_r = 0;
+	sqlite3_stmt *stmt = store_stmt(store, STMT_MESSAGE_GET);
+	if (stmt == NULL)
+		return store_result(store, STORE_ERROR, error_r);
+	store_vec_init(&vec, sizeof(struct store_message));
+	/* One read transaction: every row comes from the same snapshot. */
+	enum store_result ret = store_tx_begin(store, false);
+	for (size_t i = 0; i < uid_count && ret == STORE_OK; i++) {
+		sqlite3_bind_int64(stmt, 1, mailbox_id);
+		sqlite3_bind_int64(stmt, 2, uids[i]);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
+			store_message_from_row(stmt, arena,
+			                       store_vec_push(&vec));
+		else if (rc != SQLITE_DONE)
+			ret = store_sql_fail(store, "read message");
+		sqlite3_reset(stmt);
+	}
+	ret = store_tx_end(store, ret);
+	if (ret != STORE_OK) {
+		store_vec_free(&vec);
+		return store_result(store, ret, error_r);
+	}
+	*messages_r = store_vec_finish(&vec, arena, count_r);
+	return STORE_OK;
+}
+
+enum store_result
 store_messages_changed(struct store *store, int64_t mailbox_id,
                        uint64_t since_modseq, uint32_t below_uid,
                        struct arena *arena, struct store_message **messages_r,

@@ -221,6 +221,13 @@ enum store_result store_messages_load(struct store *store, int64_t mailbox_id,
 				      uint32_t min_uid, struct arena *arena,
 				      struct store_message **messages_r,
 				      size_t *count_r, const char **error_r);
+/* The messages with the given UIDs (ascending); UIDs that don't exist
+ * are skipped, so *count_r may be smaller than uid_count. */
+enum store_result store_messages_get(struct store *store, int64_t mailbox_id,
+				     const uint32_t *uids, size_t uid_count,
+				     struct arena *arena,
+				     struct store_message **messages_r,
+				     size_t *count_r, const char **error_r);
 /* Messages with modseq > since_modseq and uid < below_uid, ascending. */
 enum store_result store_messages_changed(struct store *store,
 					 int64_t mailbox_id,

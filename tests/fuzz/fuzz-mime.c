@@ -36,7 +36,7 @@ struct fuzz_walk {
 	size_t len;      /* its size */
 	size_t parts;    /* parts seen */
 	const struct mime_part *root;
-	uint32_t section[FUZZ_MAX_SECTION]; /* part numbers of the current part */
+	uint32_t section[FUZZ_MAX_SECTION]; /* the current part's number */
 };
 
 static bool
@@ -132,8 +132,8 @@ fuzz_check_syntax(const char *s, size_t len, bool utf8)
 				unsigned char q = (unsigned char)s[i];
 				if (q == '\\') {
 					i++;
-					i_assert(i < len && (s[i] == '\\' ||
-					                     s[i] == '"'));
+					i_assert(i < len &&
+					         (s[i] == '\\' || s[i] == '"'));
 					continue;
 				}
 				i_assert(q != '\r' && q != '\n' && q != '\0');
@@ -141,8 +141,8 @@ fuzz_check_syntax(const char *s, size_t len, bool utf8)
 			}
 			i_assert(i < len); /* closed */
 			i++;
-		} else if (c == '{' || (c == '~' && i + 1 < len &&
-		                        s[i + 1] == '{')) {
+		} else if (c == '{' ||
+		           (c == '~' && i + 1 < len && s[i + 1] == '{')) {
 			if (c == '~')
 				i++;
 			size_t n = 0, digits = 0;
@@ -152,7 +152,8 @@ fuzz_check_syntax(const char *s, size_t len, bool utf8)
 				digits++;
 			}
 			i_assert(digits > 0);
-			i_assert(len - i >= 3 && memcmp(s + i, "}\r\n", 3) == 0);
+			i_assert(len - i >= 3 &&
+			         memcmp(s + i, "}\r\n", 3) == 0);
 			i += 3;
 			i_assert(n <= len - i);
 			i += n;

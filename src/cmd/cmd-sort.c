@@ -1,0 +1,300 @@
+/*
+ * SORT and UID SORT (RFC 5256 3), with the DISPLAYFROM and DISPLAYTO keys
+ * of RFC 5957 and ESORT's RETURN options (RFC 5267 3).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/sort-keys.h"
+#include "imap/client.h"
+#include "imap/command.h"
+#include "imap/imap-write.h"
+#include "lib/arena.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "mime/base-subject.h"
+
+/* Criteria in one sort program; more would only repeat keys. */
+#define SORT_MAX_CRITERIA 16
+
+enum sort_key {
+	SORT_KEY_ARRIVAL,
+	SORT_KEY_CC,
+	SORT_KEY_DATE,
+	SORT_KEY_FROM,
+	SORT_KEY_SIZE,
+	SORT_KEY_SUBJECT,
+	SORT_KEY_TO,
+	SORT_KEY_DISPLAYFROM,
+	SORT_KEY_DISPLAYTO,
+};
+
+/* RFC 5267 3: the RETURN options ESORT allows. */
+enum sort_return {
+	SORT_RETURN_MIN = 0x01,
+	SORT_RETURN_MAX = 0x02,
+	SORT_RETURN_ALL = 0x04,
+	SORT_RETURN_COUNT = 0x08,
+};
+
+struct sort_criterion {
+	enum sort_key key;
+	bool reverse; /* REVERSE applies to this key only */
+};
+
+struct sort_program {
+	struct sort_criterion crit[SORT_MAX_CRITERIA];
+	size_t count;
+	unsigned needs;       /* enum sort_need */
+	bool has_return;      /* ESORT: answer with ESEARCH */
+	unsigned return_opts; /* enum sort_return */
+};
+
+static const struct {
+	const char *name;
+	enum sort_key key;
+	unsigned needs;
+} sort_keys[] = {
+    {"ARRIVAL", SORT_KEY_ARRIVAL, 0},
+    {"CC", SORT_KEY_CC, SORT_NEED_CC},
+    {"DATE", SORT_KEY_DATE, SORT_NEED_DATE},
+    {"FROM", SORT_KEY_FROM, SORT_NEED_FROM},
+    {"SIZE", SORT_KEY_SIZE, 0},
+    {"SUBJECT", SORT_KEY_SUBJECT, SORT_NEED_SUBJECT},
+    {"TO", SORT_KEY_TO, SORT_NEED_TO},
+    {"DISPLAYFROM", SORT_KEY_DISPLAYFROM, SORT_NEED_DISPLAY},
+    {"DISPLAYTO", SORT_KEY_DISPLAYTO, SORT_NEED_DISPLAY},
+};
+
+/* RFC 5256 5: sort-criteria = "(" sort-criterion *(SP sort-criterion)
+ * ")", sort-criterion = ["REVERSE" SP] sort-key. */
+static bool
+sort_parse_criteria(const struct imap_arg *list, struct sort_program *prog)
+{
+	bool reverse = false;
+	for (size_t i = 0; i < list->list_count; i++) {
+		const struct imap_arg *arg = &list->list[i];
+		if (!reverse && imap_arg_atom_equals(arg, "REVERSE")) {
+			reverse = true;
+			continue;
+		}
+		size_t k = 0;
+		while (k < N_ELEMENTS(sort_keys) &&
+		       !imap_arg_atom_equals(arg, sort_keys[k].name))
+			k++;
+		if (k == N_ELEMENTS(sort_keys) ||
+		    prog->count == SORT_MAX_CRITERIA)
+			return false;
+		prog->crit[prog->count].key = sort_keys[k].key;
+		prog->crit[prog->count++].reverse = reverse;
+		prog->needs |= sort_keys[k].needs;
+		reverse = false;
+	}
+	return prog->count > 0 && !reverse;
+}
+
+/* RFC 5267 3 / RFC 4731 3.1: RETURN (MIN MAX COUNT ALL); () is ALL. */
+static bool
+sort_parse_return(const struct imap_arg *list, unsigned *opts_r)
+{
+	static const struct {
+		const char *name;
+		unsigned opt;
+	} options[] = {
+	    {"MIN", SORT_RETURN_MIN},
+	    {"MAX", SORT_RETURN_MAX},
+	    {"ALL", SORT_RETURN_ALL},
+	    {"COUNT", SORT_RETURN_COUNT},
+	};
+	unsigned opts = 0;
+	for (size_t i = 0; i < list->list_count; i++) {
+		size_t j = 0;
+		while (j < N_ELEMENTS(options) &&
+		       !imap_arg_atom_equals(&list->list[i], options[j].name))
+			j++;
+		if (j == N_ELEMENTS(options))
+			return false;
+		opts |= options[j].opt;
+	}
+	*opts_r = opts == 0 ? SORT_RETURN_ALL : opts;
+	return true;
+}
+
+/* "[RETURN (opts)] (criteria)"; *pos_r is left at the charset.  Sets
+ * the BAD result and returns false on error. */
+static bool
+sort_parse_program(struct command *cmd, struct sort_program *prog,
+                   size_t *pos_r)
+{
+	const struct imap_arg *args = cmd->args;
+	size_t pos = 0;
+	if (cmd->arg_count > 1 && imap_arg_atom_equals(&args[0], "RETURN")) {
+		if (args[1].type != IMAP_ARG_LIST ||
+		    !sort_parse_return(&args[1], &prog->return_opts)) {
+			cmd_bad(cmd, "Invalid RETURN options");
+			return false;
+		}
+		prog->has_return = true;
+		pos = 2;
+	}
+	if (pos >= cmd->arg_count || args[pos].type != IMAP_ARG_LIST ||
+	    !sort_parse_criteria(&args[pos], prog)) {
+		cmd_bad(cmd, "Invalid sort criteria");
+		return false;
+	}
+	*pos_r = pos + 1;
+	return true;
+}
+
+static int
+sort_cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int
+sort_cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* RFC 5256 3: one key; strings compare with i;ascii-casemap. */
+static int
+sort_cmp_key(const struct sort_msg *a, const struct sort_msg *b,
+             enum sort_key key)
+{
+	switch (key) {
+	case SORT_KEY_ARRIVAL:
+		return sort_cmp_i64(a->arrival, b->arrival);
+	case SORT_KEY_CC:
+		return base_subject_compare(a->cc, b->cc);
+	case SORT_KEY_DATE:
+		return sort_cmp_i64(a->sent, b->sent);
+	case SORT_KEY_FROM:
+		return base_subject_compare(a->from, b->from);
+	case SORT_KEY_SIZE:
+		return sort_cmp_u64(a->size, b->size);
+	case SORT_KEY_SUBJECT:
+		return base_subject_compare(a->subject, b->subject);
+	case SORT_KEY_TO:
+		return base_subject_compare(a->to, b->to);
+	case SORT_KEY_DISPLAYFROM:
+		return base_subject_compare(a->disp_from, b->disp_from);
+	case SORT_KEY_DISPLAYTO:
+		return base_subject_compare(a->disp_to, b->disp_to);
+	}
+	return 0;
+}
+
+/* RFC 5256 3: messages equal on every key keep sequence order. */
+static int
+sort_cmp(const void *pa, const void *pb, void *context)
+{
+	const struct sort_program *prog = context;
+	const struct sort_msg *a = *(const struct sort_msg *const *)pa;
+	const struct sort_msg *b = *(const struct sort_msg *const *)pb;
+	for (size_t i = 0; i < prog->count; i++) {
+		int r = sort_cmp_key(a, b, prog->crit[i].key);
+		if (r != 0)
+			return prog->crit[i].reverse ? -r : r;
+	}
+	return sort_cmp_u64(a->seq, b->seq);
+}
+
+static uint32_t
+sort_value(const struct command *cmd, const struct sort_msg *m)
+{
+	return cmd->uid ? m->uid : m->seq;
+}
+
+/* RFC 5267 3: ALL in sort order.  A range "a:b" stands for ascending
+ * a, a+1, ..., b only, so only ascending runs are compressed. */
+static void
+sort_write_all(struct str *out, const struct command *cmd,
+               const struct sort_msg *const *order, size_t count)
+{
+	const char *sep = "";
+	for (size_t i = 0; i < count; i++) {
+		uint32_t lo = sort_value(cmd, order[i]), hi = lo;
+		while (i + 1 < count && hi != UINT32_MAX &&
+		       sort_value(cmd, order[i + 1]) == hi + 1) {
+			hi++;
+			i++;
+		}
+		if (lo == hi)
+			str_printf(out, "%s%u", sep, lo);
+		else
+			str_printf(out, "%s%u:%u", sep, lo, hi);
+		sep = ",";
+	}
+}
+
+/* RFC 5267 3: MIN and MAX are the first and last in sort order; they
+ * and ALL are left out when nothing matched. */
+static void
+sort_write_esearch(struct command *cmd, const struct sort_program *prog,
+                   const struct sort_msg *const *order, size_t count)
+{
+	struct str *out = &cmd->client->output;
+	unsigned opts = prog->return_opts;
+	str_append_cstr(out, "* ESEARCH (TAG ");
+	imap_write_string(out, cmd->tag, strlen(cmd->tag), false);
+	str_append_char(out, ')');
+	if (cmd->uid)
+		str_append_cstr(out, " UID");
+	if ((opts & SORT_RETURN_MIN) != 0 && count > 0)
+		str_printf(out, " MIN %u", sort_value(cmd, order[0]));
+	if ((opts & SORT_RETURN_MAX) != 0 && count > 0)
+		str_printf(out, " MAX %u", sort_value(cmd, order[count - 1]));
+	if ((opts & SORT_RETURN_COUNT) != 0)
+		str_printf(out, " COUNT %zu", count);
+	if ((opts & SORT_RETURN_ALL) != 0 && count > 0) {
+		str_append_cstr(out, " ALL ");
+		sort_write_all(out, cmd, order, count);
+	}
+	str_append_cstr(out, "\r\n");
+}
+
+/* RFC 5256 5: sort-data = "SORT" *(SP nz-number).  Also in rev2 mode:
+ * only RETURN asks for ESEARCH (RFC 5267 3). */
+static void
+sort_respond(struct command *cmd, const struct sort_program *prog,
+             const struct sort_msg *const *order, size_t count)
+{
+	if (prog->has_return) {
+		sort_write_esearch(cmd, prog, order, count);
+		return;
+	}
+	struct str *out = &cmd->client->output;
+	str_append_cstr(out, "* SORT");
+	for (size_t i = 0; i < count; i++)
+		str_printf(out, " %u", sort_value(cmd, order[i]));
+	str_append_cstr(out, "\r\n");
+}
+
+enum cmd_result
+cmd_sort(struct command *cmd)
+{
+	struct sort_program prog;
+	memset(&prog, 0, sizeof(prog));
+	size_t pos;
+	uint32_t *seqs;
+	size_t count;
+	if (!sort_parse_program(cmd, &prog, &pos) ||
+	    !sort_select(cmd, pos, &seqs, &count))
+		return CMD_DONE;
+
+	struct client *client = cmd->client;
+	struct sort_msg *msgs;
+	const char *error;
+	if (sort_msgs_load(client_store(client), client->view, cmd->arena, seqs,
+	                   count, prog.needs, &msgs, &error) < 0)
+		return cmd_store_error(cmd, error);
+	const struct sort_msg **order =
+	    arena_new_array(cmd->arena, const struct sort_msg *, count + 1);
+	for (size_t i = 0; i < count; i++)
+		order[i] = &msgs[i];
+	qsort_r(order, count, sizeof(*order), sort_cmp, &prog);
+	sort_respond(cmd, &prog, order, count);
+	return cmd_ok(cmd, "%sSORT completed", cmd->uid ? "UID " : "");
+}
