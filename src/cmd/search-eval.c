@@ -166,12 +166,15 @@ search_fold_key(struct search_eval *ev, struct search_key *key)
 	                      &key->kmp);
 }
 
+static bool search_uid_in(const uint32_t *uids, size_t count, uint32_t uid);
+
 /*
- * Asks the full-text index which messages may contain the key's string.
- * The index holds the same folded text a scan would build
- * (cmd/message-facts.c), so a message it does not name cannot match and
- * its body need not be read.  Without a usable answer, every message is
- * scanned as before.
+ * Asks the full-text index about the key's string.  The index holds the
+ * very folded text a scan would build (cmd/message-facts.c), compared as
+ * bytes, so for BODY and TEXT its answer is the scan's answer; for a
+ * header key it names the messages whose header holds the string
+ * somewhere, and the field still has to be checked.  Bodies the index
+ * doesn't cover, and strings too short for it, are scanned.
  */
 static void
 search_prefilter(struct search_eval *ev, struct search_key *key)
@@ -185,12 +188,24 @@ search_prefilter(struct search_eval *ev, struct search_key *key)
 	const char *error;
 	if (strlen(key->str) != key->len)
 		return; /* a NUL in the string: the index can't say */
-	if (store_text_candidates(ev->store, ev->view->mailbox_id,
-	                          fields[key->type], key->str, ev->arena,
-	                          &usable, &key->candidates,
-	                          &key->candidate_count, &error) != STORE_OK)
+	if (store_text_search(ev->store, ev->view->mailbox_id,
+	                      fields[key->type], key->str, ev->arena, &usable,
+	                      &key->found, &key->found_count, &key->unsure,
+	                      &key->unsure_count, &error) != STORE_OK)
 		usable = false;
 	key->prefiltered = usable;
+}
+
+/* What the index says of msg for key: 1 match, 0 no match, -1 read it. */
+static int
+search_index_says(const struct search_key *key, const struct search_msg *msg)
+{
+	uint32_t uid = msg->vm->uid;
+	if (search_uid_in(key->unsure, key->unsure_count, uid))
+		return -1;
+	if (!search_uid_in(key->found, key->found_count, uid))
+		return 0;
+	return key->type == SEARCH_KEY_HEADER ? -1 : 1;
 }
 
 /* Resolves sets, folds strings and sorts children, depth first. */
@@ -477,17 +492,15 @@ search_match(struct search_eval *ev, struct search_msg *msg,
 			return -1;
 		return search_day_matches(key->type, day, key->day);
 	case SEARCH_KEY_HEADER:
-		if (key->prefiltered &&
-		    !search_uid_in(key->candidates, key->candidate_count,
-		                   msg->vm->uid))
-			return 0;
-		return search_match_header(ev, msg, key);
 	case SEARCH_KEY_BODY:
 	case SEARCH_KEY_TEXT:
-		if (key->prefiltered &&
-		    !search_uid_in(key->candidates, key->candidate_count,
-		                   msg->vm->uid))
-			return 0;
+		if (key->prefiltered) {
+			int said = search_index_says(key, msg);
+			if (said >= 0)
+				return said;
+		}
+		if (key->type == SEARCH_KEY_HEADER)
+			return search_match_header(ev, msg, key);
 		return search_match_text(ev, msg, key);
 	default:
 		return search_match_view(ev, msg, key);
@@ -575,6 +588,44 @@ search_narrowing_key(const struct search_key *root)
 	return NULL;
 }
 
+/* The UIDs the index names for key, found or unsure, ascending. */
+static uint32_t *
+search_merge_uids(struct arena *arena, const struct search_key *key,
+                  size_t *count_r)
+{
+	size_t nf = key->found_count, nu = key->unsure_count;
+	uint32_t *out = arena_new_array(arena, uint32_t, nf + nu + 1);
+	size_t n = 0, i = 0, j = 0;
+	while (i < nf || j < nu) {
+		if (j == nu || (i < nf && key->found[i] < key->unsure[j]))
+			out[n++] = key->found[i++];
+		else
+			out[n++] = key->unsure[j++];
+	}
+	*count_r = n;
+	return out;
+}
+
+/* A lone BODY or TEXT key the index fully answers: the result is its
+ * list, mapped to this view's sequence numbers, and nothing is read. */
+static bool
+search_run_index_only(const struct mailbox_view *view,
+                      const struct search_key *root, uint32_t *seqs,
+                      size_t *count_r)
+{
+	if (!root->prefiltered || root->type == SEARCH_KEY_HEADER ||
+	    root->unsure_count > 0)
+		return false;
+	size_t n = 0;
+	for (size_t i = 0; i < root->found_count; i++) {
+		uint32_t seq = view_seq_of_uid(view, root->found[i]);
+		if (seq != 0)
+			seqs[n++] = seq;
+	}
+	*count_r = n;
+	return true;
+}
+
 /* Matches only the index's candidates: on a large mailbox a BODY search
  * then touches a handful of rows instead of all of them. */
 static enum search_eval_status
@@ -583,10 +634,10 @@ search_run_narrow(struct search_eval *ev, const struct search_key *root,
                   size_t *count_r)
 {
 	struct store_message *metas;
-	size_t meta_count, n = 0;
-	if (store_messages_get(ev->store, ev->view->mailbox_id,
-	                       narrow->candidates, narrow->candidate_count,
-	                       ev->arena, &metas, &meta_count,
+	size_t meta_count, n = 0, uid_count;
+	uint32_t *uids = search_merge_uids(ev->arena, narrow, &uid_count);
+	if (store_messages_get(ev->store, ev->view->mailbox_id, uids,
+	                       uid_count, ev->arena, &metas, &meta_count,
 	                       &ev->error) != STORE_OK)
 		return SEARCH_EVAL_ERROR;
 	for (size_t i = 0; i < meta_count; i++) {
@@ -622,6 +673,10 @@ search_eval(struct store *store, const struct mailbox_view *view,
 		return s;
 
 	uint32_t *seqs = arena_new_array(arena, uint32_t, view->count + 1);
+	if (search_run_index_only(view, root, seqs, count_r)) {
+		*seqs_r = seqs;
+		return SEARCH_EVAL_OK;
+	}
 	const struct search_key *narrow = search_narrowing_key(root);
 	if (narrow != NULL) {
 		search_eval_init(&ev);

@@ -75,10 +75,12 @@ struct search_key {
 	size_t uid_count;
 	unsigned char *folded; /* HEADER, BODY, TEXT: lower-case str */
 	size_t *kmp;           /* its failure table */
-	bool prefiltered;      /* HEADER, BODY, TEXT: candidates is valid */
-	uint32_t *candidates;  /* ascending UIDs that may match (the
-	                          full-text index); others cannot */
-	size_t candidate_count;
+	bool prefiltered;      /* HEADER, BODY, TEXT: the index answered */
+	uint32_t *found;       /* ascending UIDs whose indexed text holds
+	                          str: BODY/TEXT match, HEADER may */
+	size_t found_count;
+	uint32_t *unsure;      /* ascending UIDs the index can't speak for */
+	size_t unsure_count;
 };
 
 /* RFC 4731 and RFC 5182 RETURN options. */

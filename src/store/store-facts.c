@@ -147,44 +147,60 @@ facts_match_query(struct str *q, enum store_text_field field,
 	str_append_char(q, '"');
 }
 
-enum store_result
-store_text_candidates(struct store *store, int64_t mailbox_id,
-                      enum store_text_field field, const char *needle,
-                      struct arena *arena, bool *usable_r, uint32_t **uids_r,
-                      size_t *count_r, const char **error_r)
+/* Runs one UID query (bound to mailbox_id, and match if non-NULL). */
+static enum store_result
+facts_uid_query(struct store *store, enum store_stmt id, int64_t mailbox_id,
+                const struct str *match, struct arena *arena,
+                uint32_t **uids_r, size_t *count_r)
 {
-	*usable_r = false;
-	*uids_r = NULL;
-	*count_r = 0;
-	if (facts_utf8_chars(needle) < FACTS_MIN_NEEDLE_CHARS ||
-	    strlen(needle) > FACTS_MAX_NEEDLE)
-		return STORE_OK;
-	struct str q;
-	str_init(&q, FACTS_MAX_NEEDLE * 2 + 64);
-	facts_match_query(&q, field, needle);
-	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_CANDIDATES);
-	if (stmt == NULL) {
-		str_free(&q);
-		return store_result(store, STORE_ERROR, error_r);
-	}
+	sqlite3_stmt *stmt = store_stmt(store, id);
+	if (stmt == NULL)
+		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_text(stmt, 2, q.data, (int)q.len, SQLITE_STATIC);
+	if (match != NULL)
+		sqlite3_bind_text(stmt, 2, match->data, (int)match->len,
+		                  SQLITE_STATIC);
 	struct store_vec uids;
 	store_vec_init(&uids, sizeof(uint32_t));
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*(uint32_t *)store_vec_push(&uids) =
 		    (uint32_t)sqlite3_column_int64(stmt, 0);
-	enum store_result ret = STORE_OK;
-	if (rc != SQLITE_DONE)
-		ret = store_sql_fail(store, "text search");
 	sqlite3_reset(stmt);
-	str_free(&q);
-	if (ret == STORE_OK) {
-		*uids_r = store_vec_finish(&uids, arena, count_r);
-		*usable_r = true;
-	} else {
+	if (rc != SQLITE_DONE) {
 		store_vec_free(&uids);
+		return store_sql_fail(store, "text search");
 	}
+	*uids_r = store_vec_finish(&uids, arena, count_r);
+	return STORE_OK;
+}
+
+enum store_result
+store_text_search(struct store *store, int64_t mailbox_id,
+                  enum store_text_field field, const char *needle,
+                  struct arena *arena, bool *usable_r, uint32_t **found_r,
+                  size_t *found_count_r, uint32_t **unsure_r,
+                  size_t *unsure_count_r, const char **error_r)
+{
+	*usable_r = false;
+	*found_r = *unsure_r = NULL;
+	*found_count_r = *unsure_count_r = 0;
+	if (facts_utf8_chars(needle) < FACTS_MIN_NEEDLE_CHARS ||
+	    strlen(needle) > FACTS_MAX_NEEDLE)
+		return STORE_OK;
+	struct str q;
+	str_init(&q, FACTS_MAX_NEEDLE * 2 + 64);
+	facts_match_query(&q, field, needle);
+	/* One snapshot for both lists. */
+	enum store_result ret = store_tx_begin(store, false);
+	if (ret == STORE_OK)
+		ret = facts_uid_query(store, STMT_FACTS_FOUND, mailbox_id, &q,
+		                      arena, found_r, found_count_r);
+	if (ret == STORE_OK)
+		ret = facts_uid_query(store, STMT_FACTS_UNSURE, mailbox_id,
+		                      NULL, arena, unsure_r, unsure_count_r);
+	ret = store_tx_end(store, ret);
+	str_free(&q);
+	*usable_r = ret == STORE_OK;
 	return store_result(store, ret, error_r);
 }

@@ -129,14 +129,15 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "DELETE FROM blob_text WHERE rowid = "
         "(SELECT id FROM blob_facts WHERE blob_id = ?1)",
     [STMT_FACTS_DELETE] = "DELETE FROM blob_facts WHERE blob_id = ?1",
-    [STMT_FACTS_CANDIDATES] =
+    [STMT_FACTS_FOUND] =
         "SELECT m.uid FROM blob_text t "
         "JOIN blob_facts f ON f.id = t.rowid "
         "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
-        "WHERE blob_text MATCH ?2 "
-        "UNION SELECT m.uid FROM blob_facts f "
+        "WHERE blob_text MATCH ?2 AND f.indexed = 1 ORDER BY m.uid",
+    [STMT_FACTS_UNSURE] =
+        "SELECT m.uid FROM blob_facts f "
         "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
-        "WHERE f.indexed = 0 ORDER BY 1",
+        "WHERE f.indexed = 0 ORDER BY m.uid",
 };
 
 /*
@@ -192,7 +193,7 @@ static const char store_schema_sql[] =
      * case-insensitive matching IMAP SEARCH asks for.  A PostgreSQL
      * backend would use pg_trgm.  rowid = blob_facts.id. */
     "CREATE VIRTUAL TABLE blob_text USING fts5("
-    " header, body, tokenize='trigram');"
+    " header, body, tokenize='trigram case_sensitive 1');"
     "CREATE TABLE subscriptions ("
     " user_id INTEGER NOT NULL REFERENCES users (id),"
     " name TEXT NOT NULL,"

@@ -307,19 +307,22 @@ enum store_text_field {
 };
 
 /*
- * Full-text lookup: the UIDs (ascending) of the mailbox's messages whose
- * indexed text of that field may contain needle, case-insensitively, plus
- * every message whose body is not fully indexed.  The answer is a
- * superset: callers check each candidate.  *usable_r is false when the
- * index can't answer (needle under 3 characters): then scan everything.
+ * Full-text lookup over the text the facts builder indexed.  *found_r
+ * gets the UIDs (ascending) of the mailbox's messages whose indexed text
+ * of that field contains needle as a byte substring (the builder stores
+ * text already case-folded, and callers fold needle the same way, so this
+ * is exactly what a scan of that text would find).  *unsure_r gets the
+ * messages whose body is not fully indexed, which the index can't speak
+ * for: callers must read those.  *usable_r is false when the index can't
+ * answer at all (needle under 3 characters): then scan everything.
  */
-enum store_result store_text_candidates(struct store *store,
-					int64_t mailbox_id,
-					enum store_text_field field,
-					const char *needle,
-					struct arena *arena, bool *usable_r,
-					uint32_t **uids_r, size_t *count_r,
-					const char **error_r);
+enum store_result store_text_search(struct store *store, int64_t mailbox_id,
+				    enum store_text_field field,
+				    const char *needle, struct arena *arena,
+				    bool *usable_r, uint32_t **found_r,
+				    size_t *found_count_r, uint32_t **unsure_r,
+				    size_t *unsure_count_r,
+				    const char **error_r);
 
 /* Maps a message body read-only.  An empty body maps to a non-NULL
  * pointer and length 0.  Unmap with store_body_unmap(). */

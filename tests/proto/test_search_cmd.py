@@ -488,7 +488,9 @@ def test_metadata_keys_do_not_read_files(own_server):
             # AND stops at the cheap key: nothing left to read.
             assert search(c, "SEARCH KEYWORD none BODY x") == []
             assert search(c, "SEARCH OR ALL BODY x") == [1, 2, 3, 4, 5]
-            c.command("SEARCH BODY quick").expect("NO")
+            # BODY and TEXT are answered by the full-text index built at
+            # delivery; a header key must still check the field itself.
+            assert search(c, "SEARCH BODY quick") == [1]
             c.command("SEARCH SUBJECT hello").expect("NO")
         finally:
             hidden.rename(blobs)
