@@ -644,18 +644,61 @@ fetch_set_seen(struct command *cmd, struct fetch_ctx *ctx)
 	return 0;
 }
 
+/* Up to this many messages are read one by one; more as a range. */
+#define FETCH_POINT_READS 256
+
+/* True if an item needs more than the view has (UID and FLAGS). */
+static bool
+fetch_needs_store(const struct fetch_request *req)
+{
+	for (size_t i = 0; i < req->count; i++) {
+		if (req->items[i].type != FETCH_ITEM_UID &&
+		    req->items[i].type != FETCH_ITEM_FLAGS)
+			return true;
+	}
+	return false;
+}
+
+/* Fills ctx->msgs with the requested messages that still exist. */
+static enum store_result
+fetch_load(struct command *cmd, struct fetch_ctx *ctx, const uint32_t *uids,
+           size_t uid_count, const char **error_r)
+{
+	struct client *client = cmd->client;
+	struct store *store = client_store(client);
+	int64_t mailbox_id = client->view->mailbox_id;
+	if (uid_count == 0)
+		return STORE_OK;
+	if (!fetch_needs_store(&ctx->req)) {
+		/* FETCH FLAGS of a whole mailbox is a common client
+		 * resync: the view has all it needs. */
+		ctx->msgs = arena_new_array(cmd->arena, struct store_message,
+		                            uid_count);
+		for (size_t i = 0; i < uid_count; i++)
+			ctx->msgs[i].uid = uids[i];
+		ctx->msg_count = uid_count;
+		return STORE_OK;
+	}
+	if (uid_count <= FETCH_POINT_READS)
+		return store_messages_get(store, mailbox_id, uids, uid_count,
+		                          cmd->arena, &ctx->msgs,
+		                          &ctx->msg_count, error_r);
+	enum store_result r =
+	    store_messages_load(store, mailbox_id, uids[0], cmd->arena,
+	                        &ctx->msgs, &ctx->msg_count, error_r);
+	if (r == STORE_OK)
+		fetch_filter(ctx, uids, uid_count);
+	return r;
+}
+
 static enum cmd_result
 fetch_start(struct command *cmd, struct fetch_ctx *ctx, const uint32_t *uids,
             size_t uid_count)
 {
 	struct client *client = cmd->client;
 	const char *error = NULL;
-	if (uid_count > 0 &&
-	    store_messages_load(client_store(client), client->view->mailbox_id,
-	                        uids[0], cmd->arena, &ctx->msgs,
-	                        &ctx->msg_count, &error) != STORE_OK)
+	if (fetch_load(cmd, ctx, uids, uid_count, &error) != STORE_OK)
 		return cmd_store_error(cmd, error);
-	fetch_filter(ctx, uids, uid_count);
 	ctx->seen_set = arena_new_array(cmd->arena, bool, ctx->msg_count + 1);
 	if (ctx->req.set_seen && !client->view->readonly &&
 	    fetch_set_seen(cmd, ctx) < 0)

@@ -129,15 +129,19 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "DELETE FROM blob_text WHERE rowid = "
         "(SELECT id FROM blob_facts WHERE blob_id = ?1)",
     [STMT_FACTS_DELETE] = "DELETE FROM blob_facts WHERE blob_id = ?1",
+    /* Driven from the index's matches (CROSS JOIN fixes the order, and
+     * +mailbox_id keeps the planner on messages_blob): the cost follows
+     * the number of matching bodies, not the mailbox size. */
     [STMT_FACTS_FOUND] =
-        "SELECT m.uid FROM blob_text t "
-        "JOIN blob_facts f ON f.id = t.rowid "
-        "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
-        "WHERE blob_text MATCH ?2 AND f.indexed = 1 ORDER BY m.uid",
+        "SELECT m.uid FROM (SELECT rowid AS id FROM blob_text "
+        "WHERE blob_text MATCH ?2) t "
+        "CROSS JOIN blob_facts f CROSS JOIN messages m "
+        "WHERE f.id = t.id AND f.indexed = 1 AND m.blob_id = f.blob_id "
+        "AND +m.mailbox_id = ?1 ORDER BY m.uid",
     [STMT_FACTS_UNSURE] =
-        "SELECT m.uid FROM blob_facts f "
-        "JOIN messages m ON m.blob_id = f.blob_id AND m.mailbox_id = ?1 "
-        "WHERE f.indexed = 0 ORDER BY m.uid",
+        "SELECT m.uid FROM blob_facts f CROSS JOIN messages m "
+        "WHERE f.indexed = 0 AND m.blob_id = f.blob_id "
+        "AND +m.mailbox_id = ?1 ORDER BY m.uid",
 };
 
 /*
