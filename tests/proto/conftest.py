@@ -70,6 +70,7 @@ class Server:
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.extra_asan = extra_asan
+        self.extra_args = []  # more casellad flags, e.g. timeouts
         self.proc = None
         self.port = None
         self.log_path = None
@@ -87,7 +88,7 @@ class Server:
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
                     [str(CASELLAD), "--data", str(self.data_dir),
-                     "--listen", "%s:%d" % (HOST, self.port)],
+                     "--listen", "%s:%d" % (HOST, self.port)] + self.extra_args,
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     env=sanitizer_env(self.extra_asan))
             deadline = time.monotonic() + timeout
