@@ -369,8 +369,8 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 	struct mailbox_view *view = client->view;
 	struct store *store = client_store(client);
 	struct store_status status;
-	enum store_result r =
-		store_mailbox_status(store, view->mailbox_id, &status, error_r);
+	enum store_result r = store_mailbox_counters(store, view->mailbox_id,
+						     &status, error_r);
 	if (r == STORE_NOT_FOUND) {
 		/* The mailbox was deleted under us; RFC 9051 7.1.5 lets us
 		 * end the session, which is what clients cope with best. */

@@ -573,6 +573,21 @@ store_mailbox_rename(struct store *store, int64_t user_id, const char *old_name,
 }
 
 enum store_result
+store_mailbox_counters(struct store *store, int64_t mailbox_id,
+                       struct store_status *status_r, const char **error_r)
+{
+	struct store_mailbox_row row;
+	memset(status_r, 0, sizeof(*status_r));
+	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	if (ret != STORE_OK)
+		return store_result(store, ret, error_r);
+	status_r->uidnext = row.uidnext;
+	status_r->uidvalidity = row.uidvalidity;
+	status_r->highestmodseq = row.highestmodseq;
+	return STORE_OK;
+}
+
+enum store_result
 store_mailbox_status(struct store *store, int64_t mailbox_id,
                      struct store_status *status_r, const char **error_r)
 {

@@ -195,6 +195,13 @@ enum store_result store_mailbox_status(struct store *store,
 				       int64_t mailbox_id,
 				       struct store_status *status_r,
 				       const char **error_r);
+/* Only the counters kept in the mailbox row (UIDNEXT, UIDVALIDITY,
+ * HIGHESTMODSEQ): cheap, unlike store_mailbox_status(), which counts
+ * messages.  The other fields of *status_r are zero. */
+enum store_result store_mailbox_counters(struct store *store,
+					 int64_t mailbox_id,
+					 struct store_status *status_r,
+					 const char **error_r);
 /* Atomically claims the messages not yet seen as \Recent by any session:
  * on return, UIDs in [*first_uid_r, *end_uid_r) are recent for the caller
  * alone. */
