@@ -71,11 +71,9 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
     [STMT_MAILBOX_SET_NAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
     [STMT_MAILBOX_DELETE] = "DELETE FROM mailboxes WHERE id = ?1",
     [STMT_MAILBOX_COUNTS] =
-        "SELECT count(*), "
-        "coalesce(sum(CASE WHEN uid >= ?2 THEN 1 ELSE 0 END), 0), "
-        "coalesce(sum(CASE WHEN (flags & 1) = 0 THEN 1 ELSE 0 END), 0), "
-        "coalesce(sum(CASE WHEN (flags & 8) <> 0 THEN 1 ELSE 0 END), 0), "
-        "coalesce(sum(size), 0) FROM messages WHERE mailbox_id = ?1",
+        "SELECT message_count, (SELECT count(*) FROM messages "
+        "WHERE mailbox_id = ?1 AND uid >= ?2), unseen_count, "
+        "deleted_count, total_size FROM mailboxes WHERE id = ?1",
     [STMT_MAILBOX_BLOBS] =
         "SELECT DISTINCT blob_id FROM messages WHERE mailbox_id = ?1",
     [STMT_MAILBOX_DELETE_MESSAGES] =
@@ -164,6 +162,11 @@ static const char store_schema_sql[] =
     " highestmodseq INTEGER NOT NULL,"
     " recent_uid INTEGER NOT NULL,"
     " special_use INTEGER NOT NULL,"
+    /* Kept by the triggers below, so STATUS reads one row. */
+    " message_count INTEGER NOT NULL DEFAULT 0,"
+    " unseen_count INTEGER NOT NULL DEFAULT 0,"
+    " deleted_count INTEGER NOT NULL DEFAULT 0,"
+    " total_size INTEGER NOT NULL DEFAULT 0,"
     " UNIQUE (user_id, name));"
     "CREATE TABLE messages ("
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),"
@@ -177,6 +180,22 @@ static const char store_schema_sql[] =
     " modseq INTEGER NOT NULL,"
     " PRIMARY KEY (mailbox_id, uid));"
     "CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);"
+    "CREATE TRIGGER messages_counted_in AFTER INSERT ON messages BEGIN"
+    " UPDATE mailboxes SET message_count = message_count + 1,"
+    " unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+    " deleted_count = deleted_count + ((NEW.flags & 8) <> 0),"
+    " total_size = total_size + NEW.size WHERE id = NEW.mailbox_id; END;"
+    "CREATE TRIGGER messages_counted_out AFTER DELETE ON messages BEGIN"
+    " UPDATE mailboxes SET message_count = message_count - 1,"
+    " unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+    " deleted_count = deleted_count - ((OLD.flags & 8) <> 0),"
+    " total_size = total_size - OLD.size WHERE id = OLD.mailbox_id; END;"
+    "CREATE TRIGGER messages_counted_flags AFTER UPDATE OF flags ON messages"
+    " BEGIN UPDATE mailboxes SET"
+    " unseen_count = unseen_count - ((OLD.flags & 1) = 0)"
+    " + ((NEW.flags & 1) = 0),"
+    " deleted_count = deleted_count - ((OLD.flags & 8) <> 0)"
+    " + ((NEW.flags & 8) <> 0) WHERE id = NEW.mailbox_id; END;"
     "CREATE INDEX messages_blob ON messages (blob_id);"
     "CREATE TABLE expunged ("
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),"
