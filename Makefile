@@ -102,3 +102,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Every imapload workload, 3 s and 5 connections, against a temp Casella.
+.PHONY: bench-smoke
+bench-smoke: $(BUILD)/casellad $(BUILD)/casella
+	@mkdir -p $(BUILD)/bench
+	cc -O2 -std=c17 -D_GNU_SOURCE -o $(BUILD)/bench/imapload bench/imapload.c
+	@bench/smoke

@@ -32,9 +32,9 @@
 
 #define MAX_CONNS 4096
 #define RBUF_MAX (8u << 20)	/* largest response unit accepted */
-#define WBUF_MAX (1u << 20)	/* largest command, literal included */
+#define WBUF_MAX (256u << 10)	/* largest command, literal included */
 #define SAMPLES_MAX (1u << 22)	/* latency samples kept per command */
-#define SETUP_NS (60ull * 1000000000ull)
+#define SETUP_NS (30ull * 1000000000ull)
 #define APPEND_EVERY_NS (100ull * 1000000ull)
 #define MAX_APPENDS 100000	/* idle workload: appends tracked */
 #define ERRORS_SHOWN 10
@@ -96,6 +96,7 @@ enum conn_role {
 
 struct conn {
 	int fd;				/* socket, -1 when closed */
+	unsigned gen;			/* bumped on every close */
 	unsigned id;			/* index in the conn table */
 	enum conn_state state;		/* where the session is */
 	enum conn_role role;		/* what this connection does */
@@ -110,6 +111,7 @@ struct conn {
 	enum cmd_kind kind;		/* command in flight */
 	uint64_t sent_ns;		/* when it was queued */
 	uint64_t connect_ns;		/* when connect() began */
+	uint64_t cycle_ns;		/* when the mixed cycle began */
 	int step;			/* position in the mixed cycle */
 	int selected;			/* SELECT done at least once */
 	int ready;			/* counted in bench.ready */
@@ -152,6 +154,7 @@ struct bench {
 	struct conn *conns;
 	unsigned nidlers;
 	unsigned ready;			/* connections past setup */
+	unsigned failed;		/* connections that failed setup */
 	int measuring;
 	int stop;
 	uint64_t setup_ns;		/* phase began */
@@ -234,8 +237,15 @@ conn_fail(struct conn *c, const char *what, const char *resp, size_t len)
 {
 	conn_error(c, what, resp, len);
 	conn_close(c);
-	if (!bench.stop && c->role == ROLE_WORKER &&
-	    bench.wl != WL_PREFILL)
+	/* a failure during setup is not retried: it would not get better */
+	if (!bench.measuring) {
+		if (!c->ready)
+			bench.failed++;
+		if (bench.wl == WL_PREFILL)
+			bench.stop = 1;
+		return;
+	}
+	if (!bench.stop && c->role == ROLE_WORKER)
 		conn_start(c);
 }
 
@@ -377,6 +387,7 @@ conn_mixed(struct conn *c)
 {
 	switch (c->step) {
 	case 0:
+		c->cycle_ns = now_ns();
 		conn_cmd(c, K_LIST, NULL, 0, "LIST \"\" \"*\"");
 		break;
 	case 1:
@@ -422,16 +433,16 @@ conn_next(struct conn *c)
 		c->state = CS_FINISHED;
 		return;
 	}
-	if (!c->selected) {
+	if (!c->selected && bench.wl != WL_LOGIN) {
 		conn_cmd(c, K_SELECT, NULL, 0, "SELECT INBOX");
 		return;
 	}
-	if (!bench.measuring && bench.wl != WL_PREFILL) {
+	/* idlers count as ready once IDLE is accepted */
+	if (!bench.measuring && bench.wl != WL_PREFILL &&
+	    c->role != ROLE_IDLER) {
 		mark_ready(c);
-		if (c->role != ROLE_IDLER) {
-			c->state = CS_WAIT;
-			return;
-		}
+		c->state = CS_WAIT;
+		return;
 	}
 	switch (bench.wl) {
 	case WL_APPEND:
@@ -512,6 +523,8 @@ check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
 	}
 	if (c->kind != K_FETCH_HEADER && c->kind != K_FETCH_BODY)
 		return;	/* unsolicited flag update */
+	if (find_mem(skel, slen, "BODY[") == NULL)
+		return;	/* flag update for another message */
 	p = find_mem(skel, slen, "RFC822.SIZE ");
 	if (p == NULL || parse_u32(p + 12, skel + slen, &size, NULL) < 0) {
 		conn_error(c, "FETCH without RFC822.SIZE", skel, slen);
@@ -520,14 +533,12 @@ check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
 	p = find_mem(skel, slen, c->kind == K_FETCH_BODY ?
 		     "BODY[] {" : "BODY[HEADER] {");
 	if (p == NULL || !has_lit) {
-		/* a flags-only update for another message */
-		if (find_mem(skel, slen, "BODY[") == NULL)
-			return;
 		conn_error(c, "FETCH body not a literal", skel, slen);
 		return;
 	}
-	p = strchr(p, '{');
-	if (parse_u32(p + 1, skel + slen, &n, NULL) < 0 || n != litlen) {
+	p = memchr(p, '{', (size_t)(skel + slen - p));
+	if (p == NULL || parse_u32(p + 1, skel + slen, &n, NULL) < 0 ||
+	    n != litlen) {
 		conn_error(c, "bad literal", skel, slen);
 		return;
 	}
@@ -656,7 +667,7 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 		c->step++;
 		if (c->step > 6) {
 			c->step = 0;
-			record(K_CYCLE, c->sent_ns, now);
+			record(K_CYCLE, c->cycle_ns, now);
 		}
 	} else if (bench.wl == WL_MIXED && c->kind == K_SELECT) {
 		if (c->step == 2)
@@ -827,7 +838,7 @@ conn_read(struct conn *c)
 			ssize_t u = unit_end(c->rbuf, c->rlen, skel,
 					     sizeof(skel), &slen, &litoff,
 					     &litlen, &has_lit);
-			int fd = c->fd;
+			unsigned gen = c->gen;
 
 			if (u < 0) {
 				conn_fail(c, "response too big", c->rbuf,
@@ -838,7 +849,7 @@ conn_read(struct conn *c)
 				break;
 			handle_unit(c, c->rbuf, (size_t)u, skel, slen,
 				    c->rbuf + litoff, litlen, has_lit);
-			if (c->fd != fd || c->fd < 0)
+			if (c->gen != gen)
 				return;	/* closed or reconnected */
 			memmove(c->rbuf, c->rbuf + u, c->rlen - (size_t)u);
 			c->rlen -= (size_t)u;
@@ -854,6 +865,7 @@ conn_close(struct conn *c)
 		close(c->fd);
 	}
 	c->fd = -1;
+	c->gen++;
 	c->state = CS_CLOSED;
 	c->rlen = 0;
 	c->wlen = 0;
@@ -927,8 +939,15 @@ maybe_start(uint64_t now)
 
 	if (bench.measuring || bench.wl == WL_PREFILL)
 		return;
-	if (bench.ready < bench.nconns && now - bench.setup_ns < SETUP_NS)
+	if (bench.ready + bench.failed < bench.nconns &&
+	    now - bench.setup_ns < SETUP_NS)
 		return;
+	if (bench.ready == 0) {
+		fprintf(stderr, "imapload: no connection got through setup\n");
+		bench.errors++;
+		bench.stop = 1;
+		return;
+	}
 	if (bench.ready < bench.nconns) {
 		fprintf(stderr, "imapload: only %u of %u connections ready\n",
 			bench.ready, bench.nconns);
@@ -961,7 +980,6 @@ appender_tick(uint64_t now)
 			if (bench.next_append_ns < now)
 				bench.next_append_ns = now + APPEND_EVERY_NS;
 			conn_append(c);
-			c->state = CS_BUSY;
 		}
 	}
 }
@@ -1022,6 +1040,7 @@ run_phase(enum workload wl, unsigned nconns)
 	bench.wl = wl;
 	bench.nconns = nconns;
 	bench.ready = 0;
+	bench.failed = 0;
 	bench.measuring = 0;
 	bench.stop = 0;
 	bench.setup_ns = now_ns();
@@ -1172,6 +1191,7 @@ main(int argc, char **argv)
 	struct rusage r1;
 	const char *wl = NULL;
 	enum workload w = WL_APPEND;
+	unsigned nconns;
 	int o;
 	int i;
 
@@ -1223,14 +1243,16 @@ main(int argc, char **argv)
 	bench.mail = xcalloc(1, MAIL_MAX);
 	bench.appends = xcalloc(MAX_APPENDS, sizeof(*bench.appends));
 	bench.mail_seq = bench.seed << 32;
+	nconns = bench.nconns;
 	if (bench.prefill > 0) {
 		bench.conns[0].rbuf = xcalloc(1, 65536);
 		bench.conns[0].wbuf = xcalloc(1, WBUF_MAX);
 		run_phase(WL_PREFILL, 1);
 		if (bench.errors > 0) {
 			fprintf(stderr, "imapload: prefill failed\n");
-			printf("RESULT workload=%s errors=%llu prefill=failed\n",
-			       wl, (unsigned long long)bench.errors);
+			printf("RESULT workload=%s errors=%llu "
+			       "prefill=failed\n", wl,
+			       (unsigned long long)bench.errors);
 			return 1;
 		}
 		if (!bench.quiet)
@@ -1238,8 +1260,7 @@ main(int argc, char **argv)
 				bench.prefill);
 	}
 	/* idle: one appender plus N idlers */
-	if (w == WL_IDLE)
-		bench.nconns++;
+	bench.nconns = nconns + (w == WL_IDLE);
 	for (i = 0; i < (int)bench.nconns; i++) {
 		if (bench.conns[i].rbuf == NULL)
 			bench.conns[i].rbuf = xcalloc(1, 65536);

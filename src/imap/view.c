@@ -206,7 +206,9 @@ static int
 view_claim_recent(struct client *client, const char **error_r)
 {
 	struct mailbox_view *view = client->view;
-	if (view->readonly)
+	/* RFC 9051 dropped \Recent: a rev2 session neither shows nor takes
+	 * it, leaving it to rev1 sessions. */
+	if (view->readonly || client_is_rev2(client))
 		return 0;
 	uint32_t first, end;
 	if (store_mailbox_claim_recent(client_store(client), view->mailbox_id,
@@ -363,52 +365,131 @@ view_sync_flags(struct client *client, const struct store_message *msgs,
 	}
 }
 
-int
-view_sync(struct client *client, bool allow_expunge, const char **error_r)
-{
-	struct mailbox_view *view = client->view;
-	struct store *store = client_store(client);
-	struct store_status status;
-	enum store_result r = store_mailbox_counters(store, view->mailbox_id,
-						     &status, error_r);
-	if (r == STORE_NOT_FOUND) {
-		/* The mailbox was deleted under us; RFC 9051 7.1.5 lets us
-		 * end the session, which is what clients cope with best. */
-		client_send(client, "* BYE Selected mailbox was deleted\r\n");
-		client->closing = true;
-		return 0;
-	}
-	if (r != STORE_OK)
-		return -1;
-	if (status.highestmodseq == view->modseq &&
-	    status.uidnext == view->uidnext)
-		return 0;
-
-	struct arena *arena = arena_create(16384);
+/*
+ * What changed in a mailbox since one point (modseq, uidnext) of a view.
+ * During a hub dispatch round, many sessions in IDLE on one mailbox stand
+ * at the same point, so the worker shares one fetch between them
+ * (view_share_begin/end); otherwise each sync fetches its own.
+ */
+struct view_changes {
+	int64_t mailbox_id;
+	uint64_t since_modseq;
+	uint32_t since_uidnext;
+	bool gone;			/* the mailbox was deleted */
+	struct store_status status;	/* counters only */
 	uint32_t *expunged;
 	size_t expunged_count;
 	struct store_message *changed, *added;
 	size_t changed_count, added_count;
-	uint32_t old_uidnext = view->uidnext;
-	bool new_keywords = false;
-	int ret = -1;
-	if (store_messages_expunged_since(store, view->mailbox_id, view->modseq,
-					  arena, &expunged, &expunged_count,
-					  error_r) != STORE_OK ||
-	    store_messages_changed(store, view->mailbox_id, view->modseq,
-				   old_uidnext, arena, &changed,
-				   &changed_count, error_r) != STORE_OK ||
-	    store_messages_load(store, view->mailbox_id, old_uidnext, arena,
-				&added, &added_count, error_r) != STORE_OK)
-		goto out;
+};
 
-	size_t pending = view_sync_expunges(client, expunged, expunged_count,
-					    allow_expunge);
-	view_sync_flags(client, changed, changed_count, &new_keywords);
+/* Distinct points shared in one round; past this, syncs fetch alone. */
+#define VIEW_SHARE_MAX 64
+
+static _Thread_local struct {
+	bool active;
+	struct arena *arena;
+	struct view_changes items[VIEW_SHARE_MAX];
+	size_t count;
+} view_share;
+
+void
+view_share_begin(void)
+{
+	if (view_share.arena == NULL)
+		view_share.arena = arena_create(16384);
+	view_share.active = true;
+	view_share.count = 0;
+}
+
+void
+view_share_end(void)
+{
+	view_share.active = false;
+	view_share.count = 0;
+	/* Idle workers keep no result memory. */
+	arena_destroy(&view_share.arena);
+}
+
+static int
+view_changes_fetch(struct store *store, struct arena *arena,
+		   struct view_changes *ch, const char **error_r)
+{
+	enum store_result r = store_mailbox_counters(store, ch->mailbox_id,
+						     &ch->status, error_r);
+	if (r == STORE_NOT_FOUND) {
+		ch->gone = true;
+		return 0;
+	}
+	if (r != STORE_OK)
+		return -1;
+	if (ch->status.highestmodseq == ch->since_modseq &&
+	    ch->status.uidnext == ch->since_uidnext)
+		return 0;
+	if (store_messages_expunged_since(store, ch->mailbox_id,
+					  ch->since_modseq, arena,
+					  &ch->expunged, &ch->expunged_count,
+					  error_r) != STORE_OK ||
+	    store_messages_changed(store, ch->mailbox_id, ch->since_modseq,
+				   ch->since_uidnext, arena, &ch->changed,
+				   &ch->changed_count, error_r) != STORE_OK ||
+	    store_messages_load(store, ch->mailbox_id, ch->since_uidnext,
+				arena, &ch->added, &ch->added_count,
+				error_r) != STORE_OK)
+		return -1;
+	return 0;
+}
+
+/* The changes since the view's point: shared, or fetched into local. */
+static const struct view_changes *
+view_changes_get(struct client *client, struct arena *arena,
+		 struct view_changes *local, const char **error_r)
+{
+	const struct mailbox_view *view = client->view;
+	struct view_changes key = { .mailbox_id = view->mailbox_id,
+				    .since_modseq = view->modseq,
+				    .since_uidnext = view->uidnext };
+	if (view_share.active) {
+		for (size_t i = 0; i < view_share.count; i++) {
+			struct view_changes *c = &view_share.items[i];
+			if (c->mailbox_id == key.mailbox_id &&
+			    c->since_modseq == key.since_modseq &&
+			    c->since_uidnext == key.since_uidnext)
+				return c;
+		}
+		if (view_share.count < VIEW_SHARE_MAX) {
+			struct view_changes *c =
+				&view_share.items[view_share.count];
+			*c = key;
+			if (view_changes_fetch(client_store(client),
+					       view_share.arena, c,
+					       error_r) < 0)
+				return NULL;
+			view_share.count++;
+			return c;
+		}
+	}
+	*local = key;
+	if (view_changes_fetch(client_store(client), arena, local, error_r) < 0)
+		return NULL;
+	return local;
+}
+
+/* Applies the changes to the view and queues the responses. */
+static int
+view_apply(struct client *client, const struct view_changes *ch,
+	   bool allow_expunge, const char **error_r)
+{
+	struct mailbox_view *view = client->view;
+	bool new_keywords = false;
+	size_t pending = view_sync_expunges(client, ch->expunged,
+					    ch->expunged_count, allow_expunge);
+	view_sync_flags(client, ch->changed, ch->changed_count, &new_keywords);
 	size_t recent_before = view->recent_count;
-	size_t n = view_add_messages(view, added, added_count, &new_keywords);
+	size_t n = view_add_messages(view, ch->added, ch->added_count,
+				     &new_keywords);
 	if (n > 0 && view_claim_recent(client, error_r) < 0)
-		goto out;
+		return -1;
 	if (new_keywords)
 		view_send_flags(client);
 	if (n > 0) {
@@ -420,8 +501,30 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 	}
 	/* With expunges held back, later syncs must look at them again. */
 	if (allow_expunge || pending == 0)
-		view->modseq = status.highestmodseq;
+		view->modseq = ch->status.highestmodseq;
+	return 0;
+}
+
+int
+view_sync(struct client *client, bool allow_expunge, const char **error_r)
+{
+	struct arena *arena = arena_create(4096);
+	struct view_changes local;
+	const struct view_changes *ch =
+		view_changes_get(client, arena, &local, error_r);
+	int ret = -1;
+	if (ch == NULL)
+		goto out;
 	ret = 0;
+	if (ch->gone) {
+		/* The mailbox was deleted under us; RFC 9051 7.1.5 lets us
+		 * end the session, which is what clients cope with best. */
+		client_send(client, "* BYE Selected mailbox was deleted\r\n");
+		client->closing = true;
+	} else if (ch->status.highestmodseq != ch->since_modseq ||
+		   ch->status.uidnext != ch->since_uidnext) {
+		ret = view_apply(client, ch, allow_expunge, error_r);
+	}
 out:
 	arena_destroy(&arena);
 	return ret;

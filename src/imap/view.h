@@ -59,6 +59,12 @@ void view_close(struct mailbox_view **view);
  */
 int view_sync(struct client *client, bool allow_expunge, const char **error_r);
 
+/* Around one hub dispatch round on a worker: sessions whose views stand
+ * at the same point of the same mailbox share one fetch of its changes
+ * (the results are only used within the round). */
+void view_share_begin(void);
+void view_share_end(void);
+
 /* Sequence number (1-based) of uid, or 0 if not in the view. */
 uint32_t view_seq_of_uid(const struct mailbox_view *view, uint32_t uid);
 bool view_is_recent(const struct mailbox_view *view, uint32_t uid);

@@ -119,6 +119,7 @@ worker_dispatch_changes(struct worker *worker)
 	int overflow;
 	size_t n = hub_take(worker->hub_slot, ids, &overflow);
 	struct client *next;
+	view_share_begin();
 	for (struct client *c = worker->oldest; c != NULL; c = next) {
 		next = c->next;
 		if (c->view == NULL)
@@ -129,6 +130,7 @@ worker_dispatch_changes(struct worker *worker)
 		if (hit)
 			client_notify_mailbox(c);
 	}
+	view_share_end();
 }
 
 static void

@@ -638,7 +638,16 @@ store_mailbox_claim_recent(struct store *store, int64_t mailbox_id,
 	struct store_mailbox_row row;
 
 	*first_uid_r = *end_uid_r = 0;
-	enum store_result ret = store_tx_begin(store, true);
+	/* Usually there is nothing to claim: find out without taking the
+	 * write lock, which every session in IDLE would queue for. */
+	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	if (ret != STORE_OK)
+		return store_result(store, ret, error_r);
+	if (row.recent_uid >= row.uidnext) {
+		*first_uid_r = *end_uid_r = row.uidnext;
+		return STORE_OK;
+	}
+	ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
 		ret = store_mailbox_row_get(store, mailbox_id, &row);
 	if (ret == STORE_OK && row.recent_uid < row.uidnext) {

@@ -371,3 +371,35 @@ def test_pending_expunge_not_sent_during_fetch_store_search(login):
     assert [u.number for u in r.find("EXPUNGE")] == [2], r.describe()
     got = fetch(a, "1:*", "UID")
     assert [int(got[i]["UID"]) for i in sorted(got)] == [1, 3, 4]
+
+
+def test_many_idlers_all_told(login):
+    """Sessions in IDLE on one mailbox share one fetch of its changes
+    (view_share_begin): every one must still get each change, including
+    idlers that stand at different points (one saw fewer messages)."""
+    a = login()
+    idlers = []
+    for i in range(30):
+        c = login(rev2=(i % 2 == 0))
+        c.select().ok()
+        idlers.append(c)
+    a.append("INBOX", mailgen.plain(subject="first")).ok()
+    # Half of them catch up before idling; the others are one behind.
+    for c in idlers[:15]:
+        c.command("NOOP").ok()
+    tags = [idle_start(c)[0] for c in idlers]
+    time.sleep(0.2)
+    a.append("INBOX", mailgen.plain(subject="second")).ok()
+    for c, tag in zip(idlers, tags):
+        seen = idle_wait(c, lambda s: any(u.kind == "EXISTS" and u.number == 2
+                                          for u in s), 3.0)
+        assert any(u.kind == "EXISTS" and u.number == 2 for u in seen), (idlers.index(c), seen)
+        idle_done(c, tag)
+    a.command("SELECT INBOX").ok()
+    tags = [idle_start(c)[0] for c in idlers]
+    time.sleep(0.2)
+    a.command("STORE 1 +FLAGS (\\Flagged)").ok()
+    for c, tag in zip(idlers, tags):
+        seen = idle_wait(c, lambda s: any(u.kind == "FETCH" for u in s), 3.0)
+        assert any(u.kind == "FETCH" for u in seen), ("fetch", idlers.index(c), seen)
+        idle_done(c, tag)
