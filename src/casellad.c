@@ -164,6 +164,7 @@ main(int argc, char **argv)
 	}
 	/* Parse each message once, when it is stored. */
 	store_set_facts_builder(message_facts_build);
+	store_set_text_builder(message_text_build);
 	raise_fd_limit();
 	return server_run(&config);
 }

@@ -51,7 +51,14 @@ message_facts_build(struct arena *arena, const char *data, size_t len,
 	memset(facts_r, 0, sizeof(*facts_r));
 	struct mime_part *root = mime_parse(arena, data, len);
 	facts_structure(arena, data, len, root, facts_r);
+}
 
+void
+message_text_build(struct arena *arena, const char *data, size_t len,
+		   struct store_body_facts *facts_r)
+{
+	memset(facts_r, 0, sizeof(*facts_r));
+	struct mime_part *root = mime_parse(arena, data, len);
 	struct search_text st;
 	struct str header, body;
 	search_text_init(&st, FACTS_TEXT_MAX);

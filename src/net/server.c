@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "net/hub.h"
+#include "net/indexer.h"
 #include "net/worker.h"
 #include "store/notify.h"
 #include "store/store.h"
@@ -160,10 +161,10 @@ worker_notify_socket(struct loop_io *io, uint32_t events)
 static void
 worker_store_changed(void *context, int64_t mailbox_id)
 {
-	struct worker *worker = context;
+	(void)context;
 	hub_publish(mailbox_id);
-	/* Another server process on the same data directory hears it. */
-	(void)worker;
+	/* New bodies may wait for the index. */
+	indexer_wake();
 }
 
 static void
@@ -337,6 +338,11 @@ server_run(const struct server_config *config)
 	signal(SIGPIPE, SIG_IGN);
 
 	hub_init();
+	const char *index_error;
+	if (indexer_start(config->data_dir, &index_error) < 0) {
+		log_error("startup failed: indexer: %s", index_error);
+		return 1;
+	}
 	unsigned count = config->worker_count;
 	struct worker *workers = xcalloc(count, sizeof(*workers));
 	int ret = 0;
@@ -373,6 +379,7 @@ out:
 	for (unsigned i = 0; i < count; i++)
 		worker_deinit(&workers[i]);
 	free(workers);
+	indexer_stop();
 	log_info("stopped");
 	return ret;
 }

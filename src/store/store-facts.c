@@ -15,11 +15,18 @@
 #define FACTS_MAX_NEEDLE 65536
 
 static store_facts_builder *facts_builder;
+static store_facts_builder *text_builder;
 
 void
 store_set_facts_builder(store_facts_builder *builder)
 {
 	facts_builder = builder;
+}
+
+void
+store_set_text_builder(store_facts_builder *builder)
+{
+	text_builder = builder;
 }
 
 void
@@ -51,20 +58,9 @@ store_facts_insert(struct store *store, const char *blob_id,
 	facts_bind_text(stmt, 2, facts->envelope);
 	facts_bind_text(stmt, 3, facts->body);
 	facts_bind_text(stmt, 4, facts->bodystructure);
-	sqlite3_bind_int(stmt, 5, facts->indexed ? 1 : 0);
-	enum store_result ret = store_step_done(store, stmt, "insert facts");
-	/* A body stored before (a copy, a second recipient) keeps its
-	 * facts and its index entry. */
-	if (ret != STORE_OK || sqlite3_changes(store->db) == 0)
-		return ret;
-	sqlite3_int64 rowid = sqlite3_last_insert_rowid(store->db);
-	stmt = store_stmt(store, STMT_FACTS_TEXT_INSERT);
-	if (stmt == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(stmt, 1, rowid);
-	facts_bind_text(stmt, 2, facts->header_text);
-	facts_bind_text(stmt, 3, facts->body_text);
-	return store_step_done(store, stmt, "index text");
+	/* Text waits for the indexer: appends stay cheap. */
+	sqlite3_bind_int(stmt, 5, 0);
+	return store_step_done(store, stmt, "insert facts");
 }
 
 enum store_result
@@ -110,7 +106,7 @@ store_body_facts_get(struct store *store, const char *blob_id,
 		facts_r->envelope = facts_column_text(arena, stmt, 0);
 		facts_r->body = facts_column_text(arena, stmt, 1);
 		facts_r->bodystructure = facts_column_text(arena, stmt, 2);
-		facts_r->indexed = sqlite3_column_int(stmt, 3) != 0;
+		facts_r->indexed = sqlite3_column_int(stmt, 3) == 1;
 	} else if (rc == SQLITE_DONE) {
 		ret = store_fail(store, STORE_NOT_FOUND, "no facts for body");
 	} else {
@@ -202,5 +198,102 @@ store_text_search(struct store *store, int64_t mailbox_id,
 	ret = store_tx_end(store, ret);
 	str_free(&q);
 	*usable_r = ret == STORE_OK;
+	return store_result(store, ret, error_r);
+}
+
+/* A body waiting for the index. */
+struct facts_pending {
+	int64_t id;
+	char *blob_id;
+	struct store_body_facts text;
+};
+
+static enum store_result
+facts_pending_list(struct store *store, size_t max, struct arena *arena,
+                   struct facts_pending **list_r, size_t *count_r)
+{
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_PENDING);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	struct facts_pending *list = arena_new_array(arena, struct facts_pending,
+	                                             max);
+	size_t n = 0;
+	int rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
+	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list[n].id = sqlite3_column_int64(stmt, 0);
+		list[n].blob_id = (char *)facts_column_text(arena, stmt, 1);
+		n++;
+	}
+	sqlite3_reset(stmt);
+	*list_r = list;
+	*count_r = n;
+	return STORE_OK;
+}
+
+/* Builds one body's text outside any transaction; a body that went
+ * away meanwhile is skipped (its facts row goes with it). */
+static void
+facts_pending_build(struct store *store, struct arena *arena,
+                    struct facts_pending *p)
+{
+	const char *data, *error;
+	size_t len;
+	if (p->blob_id == NULL ||
+	    store_body_map(store, p->blob_id, &data, &len, &error) != STORE_OK)
+		return;
+	text_builder(arena, data, len, &p->text);
+	store_body_unmap(data, len);
+}
+
+static enum store_result
+facts_pending_store(struct store *store, const struct facts_pending *p)
+{
+	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_SET_INDEXED);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	sqlite3_bind_int(stmt, 2, p->text.indexed ? 1 : 2);
+	enum store_result ret = store_step_done(store, stmt, "mark indexed");
+	/* Someone else indexed it, or it is gone. */
+	if (ret != STORE_OK || sqlite3_changes(store->db) == 0 ||
+	    !p->text.indexed)
+		return ret;
+	stmt = store_stmt(store, STMT_FACTS_TEXT_INSERT);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	facts_bind_text(stmt, 2, p->text.header_text);
+	facts_bind_text(stmt, 3, p->text.body_text);
+	return store_step_done(store, stmt, "index text");
+}
+
+enum store_result
+store_index_pending(struct store *store, size_t max, size_t *indexed_r,
+                    const char **error_r)
+{
+	*indexed_r = 0;
+	if (text_builder == NULL || max == 0)
+		return STORE_OK;
+	struct arena *arena = arena_create(65536);
+	struct facts_pending *list;
+	size_t n;
+	enum store_result ret = facts_pending_list(store, max, arena, &list, &n);
+	for (size_t i = 0; i < n && ret == STORE_OK; i++)
+		facts_pending_build(store, arena, &list[i]);
+	/* One transaction for the batch: FTS5 writes one segment for it,
+	 * and the commit's fsync is shared. */
+	bool in_tx = false;
+	if (ret == STORE_OK && n > 0) {
+		ret = store_tx_begin(store, true);
+		in_tx = ret == STORE_OK;
+	}
+	for (size_t i = 0; i < n && ret == STORE_OK; i++)
+		ret = facts_pending_store(store, &list[i]);
+	if (in_tx)
+		ret = store_tx_end(store, ret);
+	arena_destroy(&arena);
+	if (ret == STORE_OK)
+		*indexed_r = n;
 	return store_result(store, ret, error_r);
 }

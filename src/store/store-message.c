@@ -249,6 +249,29 @@ store_append_install(struct store *store,
 	return STORE_OK;
 }
 
+/*
+ * The bodies were installed before the write lock was taken, so that the
+ * slow part (rename, directory fsync) runs beside other appends.  Under
+ * the lock, GC may have removed one meanwhile (an identical body whose
+ * last message went away): put any such body back before referencing it.
+ */
+static enum store_result
+store_append_recheck(struct store *store,
+                     const struct store_append_request *requests,
+                     size_t count, struct store_append_item *items)
+{
+	const char *op;
+	for (size_t i = 0; i < count; i++) {
+		if (blob_exists(store->data_dir, items[i].blob_id))
+			continue;
+		if (blob_install(store->data_dir, items[i].blob_id, "",
+		                 requests[i].data, requests[i].len, &op) < 0 ||
+		    blob_dir_sync(store->data_dir, items[i].blob_id, &op) < 0)
+			return store_blob_fail(store, op);
+	}
+	return STORE_OK;
+}
+
 static enum store_result
 store_message_insert(struct store *store, int64_t mailbox_id,
                      const struct store_message *msg)
@@ -286,7 +309,7 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 	    count - 1 > STORE_UID_MAX - row.uidnext)
 		return store_fail(store, STORE_LIMIT,
 		                  "mailbox has run out of UIDs");
-	if ((ret = store_append_install(store, requests, count, items)) !=
+	if ((ret = store_append_recheck(store, requests, count, items)) !=
 	    STORE_OK)
 		return ret;
 	row.highestmodseq++;
@@ -330,6 +353,8 @@ store_append(struct store *store, int64_t mailbox_id,
 	struct arena *arena = arena_create(16384);
 	enum store_result ret =
 	    store_append_prepare(store, requests, count, items, arena);
+	if (ret == STORE_OK)
+		ret = store_append_install(store, requests, count, items);
 	if (ret == STORE_OK)
 		ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)

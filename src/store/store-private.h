@@ -71,6 +71,8 @@ enum store_stmt {
 	STMT_BLOB_REFERENCED,
 	STMT_FACTS_INSERT,
 	STMT_FACTS_TEXT_INSERT,
+	STMT_FACTS_PENDING,
+	STMT_FACTS_SET_INDEXED,
 	STMT_FACTS_GET,
 	STMT_FACTS_TEXT_DELETE,
 	STMT_FACTS_DELETE,
@@ -90,6 +92,7 @@ struct store {
 	char (*gc_ids)[BLOB_ID_LEN + 1];
 	size_t gc_count, gc_capacity;
 	char error[512]; /* the message *error_r points to */
+	bool write_locked; /* holds the process's writer mutex */
 };
 
 /* A mailbox's counters as read inside a transaction. */

@@ -7,6 +7,8 @@
  */
 #include "store-private.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,6 +123,10 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "bodystructure, indexed) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_FACTS_TEXT_INSERT] =
         "INSERT INTO blob_text (rowid, header, body) VALUES (?1, ?2, ?3)",
+    [STMT_FACTS_PENDING] = "SELECT id, blob_id FROM blob_facts "
+                           "WHERE indexed = 0 ORDER BY id LIMIT ?1",
+    [STMT_FACTS_SET_INDEXED] = "UPDATE blob_facts SET indexed = ?2 "
+                               "WHERE id = ?1 AND indexed = 0",
     [STMT_FACTS_GET] = "SELECT envelope, body, bodystructure, indexed "
                        "FROM blob_facts WHERE blob_id = ?1",
     [STMT_FACTS_TEXT_DELETE] =
@@ -138,7 +144,7 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "AND +m.mailbox_id = ?1 ORDER BY m.uid",
     [STMT_FACTS_UNSURE] =
         "SELECT m.uid FROM blob_facts f CROSS JOIN messages m "
-        "WHERE f.indexed = 0 AND m.blob_id = f.blob_id "
+        "WHERE f.indexed <> 1 AND m.blob_id = f.blob_id "
         "AND +m.mailbox_id = ?1 ORDER BY m.uid",
 };
 
@@ -209,9 +215,11 @@ static const char store_schema_sql[] =
     " envelope TEXT,"
     " body TEXT,"
     " bodystructure TEXT,"
+    /* 0: waiting for the indexer, 1: in blob_text, 2: too big to index
+     * (searched by reading it). */
     " indexed INTEGER NOT NULL);"
     "CREATE INDEX blob_facts_unindexed ON blob_facts (indexed) "
-    " WHERE indexed = 0;"
+    " WHERE indexed <> 1;"
     /* SQLite's own full-text index; trigrams give the substring and
      * case-insensitive matching IMAP SEARCH asks for.  A PostgreSQL
      * backend would use pg_trgm.  rowid = blob_facts.id. */
@@ -332,25 +340,46 @@ store_run(struct store *store, enum store_stmt id, const char *what)
 	return store_step_done(store, stmt, what);
 }
 
+/*
+ * Writers of one process queue on this mutex before asking SQLite for its
+ * write lock.  SQLite's busy handler sleeps and retries (1 ms, 2 ms, 5 ms,
+ * ... 100 ms), so two threads contending there wait far longer than the
+ * lock is held; a mutex hands it over at once.  Other processes (casella
+ * deliver) still meet at SQLite's lock.
+ */
+static pthread_mutex_t store_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 enum store_result
 store_tx_begin(struct store *store, bool write)
 {
 	i_assert(sqlite3_get_autocommit(store->db));
-	return store_run(store, write ? STMT_BEGIN_WRITE : STMT_BEGIN_READ,
-	                 "begin transaction");
+	i_assert(!store->write_locked);
+	if (write) {
+		pthread_mutex_lock(&store_write_lock);
+		store->write_locked = true;
+	}
+	enum store_result ret =
+	    store_run(store, write ? STMT_BEGIN_WRITE : STMT_BEGIN_READ,
+	              "begin transaction");
+	if (ret != STORE_OK && write) {
+		store->write_locked = false;
+		pthread_mutex_unlock(&store_write_lock);
+	}
+	return ret;
 }
 
 enum store_result
 store_tx_end(struct store *store, enum store_result ret)
 {
-	if (ret == STORE_OK) {
+	if (ret == STORE_OK)
 		ret = store_run(store, STMT_COMMIT, "commit");
-		if (ret == STORE_OK)
-			return STORE_OK;
-	}
 	/* Some errors (disk full, I/O) already rolled SQLite back. */
-	if (!sqlite3_get_autocommit(store->db))
+	if (ret != STORE_OK && !sqlite3_get_autocommit(store->db))
 		(void)store_run(store, STMT_ROLLBACK, "rollback");
+	if (store->write_locked) {
+		store->write_locked = false;
+		pthread_mutex_unlock(&store_write_lock);
+	}
 	return ret;
 }
 
@@ -551,6 +580,15 @@ store_configure(struct store *store)
 	if (ret == STORE_OK)
 		ret = store_exec(store, "PRAGMA foreign_keys = ON",
 		                 "foreign_keys");
+	/* A bigger page cache and WAL: the index pages an append touches
+	 * stay cached, and checkpoints (which copy the WAL into the
+	 * database and fsync it) come less often. */
+	if (ret == STORE_OK)
+		ret = store_exec(store, "PRAGMA cache_size = -16384",
+		                 "cache_size");
+	if (ret == STORE_OK)
+		ret = store_exec(store, "PRAGMA wal_autocheckpoint = 8192",
+		                 "wal_autocheckpoint");
 	return ret;
 }
 

@@ -90,28 +90,40 @@ struct store_message {
 };
 
 /*
- * What is derived from a message body once, when it is stored, so that
- * FETCH of ENVELOPE/BODYSTRUCTURE and SEARCH of text read no bodies: the
- * IMAP ENVELOPE, BODY and BODYSTRUCTURE strings, and the decoded UTF-8
- * text of the headers and of the text parts for the full-text index.
+ * What is derived from a message body, so that FETCH of ENVELOPE and
+ * BODYSTRUCTURE and SEARCH of text read no bodies: the IMAP ENVELOPE,
+ * BODY and BODYSTRUCTURE strings, computed when the body is stored, and
+ * the decoded UTF-8 text of the headers and of the text parts for the
+ * full-text index, computed in the background (store_index_pending()).
  * Facts belong to a body, so copies share them.
  */
+struct store;
+
 struct store_body_facts {
 	const char *envelope;	   /* "(date subject ...)" or NULL */
 	const char *body;	   /* BODY (no extension data) or NULL */
 	const char *bodystructure; /* BODYSTRUCTURE or NULL */
 	const char *header_text;   /* decoded headers, or NULL */
 	const char *body_text;	   /* decoded text parts, or NULL */
-	bool indexed;		   /* the texts are complete: searches may
-				      trust the index to find this body */
+	bool indexed;		   /* the index holds all of the text, so
+				      searches may trust it for this body */
 };
 
-/* Computes facts for one body; strings are allocated from arena.  Set by
- * the programs (server, admin tool) at start-up; without one, bodies are
- * stored without facts and searched by reading them. */
+/* Fills in facts for one body; strings are allocated from arena.  The
+ * programs (server, admin tool) install one builder for the structure
+ * strings, run as a body is stored, and one for the texts, run by the
+ * indexer; without them, bodies are searched by reading them. */
 typedef void store_facts_builder(struct arena *arena, const char *data,
 				 size_t len, struct store_body_facts *facts_r);
 void store_set_facts_builder(store_facts_builder *builder);
+void store_set_text_builder(store_facts_builder *builder);
+
+/* Indexes up to max bodies stored since the last call (oldest first), in
+ * one transaction, with the text builder.  *indexed_r tells how many were
+ * done; fewer than max means the index has caught up. */
+enum store_result store_index_pending(struct store *store, size_t max,
+				      size_t *indexed_r,
+				      const char **error_r);
 
 struct store_append_request {
 	const void *data;	/* the message, exactly as received */

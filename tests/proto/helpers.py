@@ -114,3 +114,25 @@ def mutf7(s):
             run.append(ch)
     flush()
     return "".join(out)
+
+
+def wait_indexed(data_dir, timeout=15.0):
+    """Waits until the server's background indexer has indexed every stored
+    body (no blob_facts row left at indexed = 0)."""
+    import sqlite3
+    import time as _time
+    deadline = _time.monotonic() + timeout
+    db = "file:%s/casella.db?mode=ro" % data_dir
+    while True:
+        con = sqlite3.connect(db, uri=True, timeout=5)
+        try:
+            pending = con.execute(
+                "SELECT count(*) FROM blob_facts WHERE indexed = 0").fetchone()[0]
+        finally:
+            con.close()
+        if pending == 0:
+            return
+        if _time.monotonic() > deadline:
+            raise AssertionError("%d bodies still unindexed after %.0f s"
+                                 % (pending, timeout))
+        _time.sleep(0.05)

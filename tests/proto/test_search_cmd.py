@@ -9,6 +9,8 @@ import imaplib
 
 import pytest
 
+from helpers import wait_indexed
+
 from rawimap import Literal
 
 # Five messages whose internal dates and Date: headers sit on day
@@ -476,6 +478,7 @@ def test_metadata_keys_do_not_read_files(own_server):
         for msg, flags, date in MESSAGES:
             append(c, msg, flags, date)
         c.command("SELECT INBOX").ok()
+        wait_indexed(srv.data_dir)
         blobs = srv.data_dir / "blobs"
         hidden = srv.data_dir / "blobs.hidden"
         assert blobs.is_dir()
