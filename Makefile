@@ -33,7 +33,7 @@ ASAN_LIB_OBJS = $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/%)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps check unit proto fuzz-replay fuzz run clean format
+.PHONY: all deps test-deps check unit proto fuzz-replay fuzz run clean format
 
 all: $(BUILD)/casellad $(BUILD)/casella
 
@@ -90,6 +90,7 @@ proto: $(ASAN)/casellad $(ASAN)/casella
 check: test-deps
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) bench-smoke
 	$(MAKE) proto
 
 run: deps all
