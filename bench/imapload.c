@@ -30,14 +30,14 @@
 
 #include "mailgen.c"
 
-#define MAX_CONNS 19000 /* the sandbox allows 20000 fds */
-#define RBUF_MAX (8u << 20)	/* largest response unit accepted */
-#define WBUF_MAX (256u << 10)	/* largest command, literal included */
-#define SAMPLES_MAX (1u << 22)	/* latency samples kept per command */
-#define SETUP_NS (30ull * 1000000000ull)
+#define MAX_CONNS       19000        /* the sandbox allows 20000 fds */
+#define RBUF_MAX        (8u << 20)   /* largest response unit accepted */
+#define WBUF_MAX        (256u << 10) /* largest command, literal included */
+#define SAMPLES_MAX     (1u << 22)   /* latency samples kept per command */
+#define SETUP_NS        (30ull * 1000000000ull)
 #define APPEND_EVERY_NS (100ull * 1000000ull)
-#define MAX_APPENDS 100000	/* idle workload: appends tracked */
-#define ERRORS_SHOWN 10
+#define MAX_APPENDS     100000 /* idle workload: appends tracked */
+#define ERRORS_SHOWN    10
 
 enum workload {
 	WL_APPEND,
@@ -49,7 +49,7 @@ enum workload {
 };
 
 static const char *const workload_names[] = {
-	"append", "fetch", "mixed", "login", "idle", "prefill",
+    "append", "fetch", "mixed", "login", "idle", "prefill",
 };
 
 enum cmd_kind {
@@ -67,24 +67,25 @@ enum cmd_kind {
 	K_LOGOUT,
 	K_IDLE,
 	K_DONE,
-	K_IDLE_NOTIFY,	/* not a command: APPEND OK -> idler EXISTS */
-	K_CYCLE,	/* not a command: one full workload cycle */
+	K_IDLE_NOTIFY, /* not a command: APPEND OK -> idler EXISTS */
+	K_CYCLE,       /* not a command: one full workload cycle */
 	K_COUNT,
 };
 
 static const char *const kind_names[] = {
-	"connect", "LOGIN", "SELECT", "APPEND", "FETCH FLAGS",
-	"FETCH HEADER", "FETCH BODY[]", "LIST", "STATUS", "STORE",
-	"EXPUNGE", "LOGOUT", "IDLE", "DONE", "idle-notify", "cycle",
+    "connect",     "LOGIN",        "SELECT",       "APPEND",
+    "FETCH FLAGS", "FETCH HEADER", "FETCH BODY[]", "LIST",
+    "STATUS",      "STORE",        "EXPUNGE",      "LOGOUT",
+    "IDLE",        "DONE",         "idle-notify",  "cycle",
 };
 
 enum conn_state {
 	CS_CLOSED,
 	CS_CONNECTING,
 	CS_GREETING,
-	CS_BUSY,	/* a command is in flight */
-	CS_WAIT,	/* ready, waiting for the start or a timer */
-	CS_IDLING,	/* IDLE accepted, waiting for EXISTS */
+	CS_BUSY,   /* a command is in flight */
+	CS_WAIT,   /* ready, waiting for the start or a timer */
+	CS_IDLING, /* IDLE accepted, waiting for EXISTS */
 	CS_FINISHED,
 };
 
@@ -95,45 +96,45 @@ enum conn_role {
 };
 
 struct conn {
-	int fd;				/* socket, -1 when closed */
-	unsigned gen;			/* bumped on every close */
-	unsigned id;			/* index in the conn table */
-	enum conn_state state;		/* where the session is */
-	enum conn_role role;		/* what this connection does */
-	char *rbuf;			/* unparsed input */
-	size_t rlen;			/* bytes in rbuf */
-	size_t rcap;			/* size of rbuf, <= RBUF_MAX */
-	char *wbuf;			/* pending output */
-	size_t wlen;			/* bytes in wbuf */
-	size_t woff;			/* bytes of wbuf already sent */
-	unsigned tagn;			/* last tag number */
-	char tag[16];			/* tag of the command in flight */
-	enum cmd_kind kind;		/* command in flight */
-	uint64_t sent_ns;		/* when it was queued */
-	uint64_t connect_ns;		/* when connect() began */
-	uint64_t cycle_ns;		/* when the mixed cycle began */
-	int step;			/* position in the mixed cycle */
-	int selected;			/* SELECT done at least once */
-	int ready;			/* counted in bench.ready */
-	uint32_t exists;		/* last EXISTS seen */
-	unsigned want_fetch;		/* FETCH responses expected */
-	unsigned got_fetch;		/* FETCH responses seen */
-	uint32_t prev_uid;		/* mixed: uid appended last cycle */
-	uint32_t new_uid;		/* APPENDUID of the last APPEND */
-	uint32_t append_exists;		/* EXISTS seen during APPEND */
-	uint32_t seen_exists;		/* idler: highest EXISTS seen */
-	uint64_t rng;			/* per-connection PRNG state */
+	int fd;                 /* socket, -1 when closed */
+	unsigned gen;           /* bumped on every close */
+	unsigned id;            /* index in the conn table */
+	enum conn_state state;  /* where the session is */
+	enum conn_role role;    /* what this connection does */
+	char *rbuf;             /* unparsed input */
+	size_t rlen;            /* bytes in rbuf */
+	size_t rcap;            /* size of rbuf, <= RBUF_MAX */
+	char *wbuf;             /* pending output */
+	size_t wlen;            /* bytes in wbuf */
+	size_t woff;            /* bytes of wbuf already sent */
+	unsigned tagn;          /* last tag number */
+	char tag[16];           /* tag of the command in flight */
+	enum cmd_kind kind;     /* command in flight */
+	uint64_t sent_ns;       /* when it was queued */
+	uint64_t connect_ns;    /* when connect() began */
+	uint64_t cycle_ns;      /* when the mixed cycle began */
+	int step;               /* position in the mixed cycle */
+	int selected;           /* SELECT done at least once */
+	int ready;              /* counted in bench.ready */
+	uint32_t exists;        /* last EXISTS seen */
+	unsigned want_fetch;    /* FETCH responses expected */
+	unsigned got_fetch;     /* FETCH responses seen */
+	uint32_t prev_uid;      /* mixed: uid appended last cycle */
+	uint32_t new_uid;       /* APPENDUID of the last APPEND */
+	uint32_t append_exists; /* EXISTS seen during APPEND */
+	uint32_t seen_exists;   /* idler: highest EXISTS seen */
+	uint64_t rng;           /* per-connection PRNG state */
 };
 
 struct samples {
-	uint32_t *v;			/* latencies in microseconds */
-	size_t n;			/* samples stored */
-	uint64_t count;			/* operations counted */
+	uint32_t *v;    /* latencies in microseconds */
+	size_t n;       /* samples stored */
+	uint64_t count; /* operations counted */
 };
 
 struct append_rec {
-	uint32_t exists;		/* EXISTS this append produced */
-	uint64_t ok_ns;			/* when its tagged OK arrived */
+	uint32_t exists; /* EXISTS this append produced */
+	uint64_t ok_ns;  /* when its tagged OK arrived */
 };
 
 struct bench {
@@ -153,20 +154,20 @@ struct bench {
 	int epfd;
 	struct conn *conns;
 	unsigned nidlers;
-	unsigned ready;			/* connections past setup */
-	unsigned failed;		/* connections that failed setup */
+	unsigned ready;  /* connections past setup */
+	unsigned failed; /* connections that failed setup */
 	int measuring;
 	int stop;
-	uint64_t setup_ns;		/* phase began */
-	uint64_t start_ns;		/* measured window began */
-	uint64_t end_ns;		/* measured window ends */
+	uint64_t setup_ns; /* phase began */
+	uint64_t start_ns; /* measured window began */
+	uint64_t end_ns;   /* measured window ends */
 	uint64_t errors;
 	unsigned errors_shown;
-	uint64_t mail_seq;		/* next generated message */
-	char *mail;			/* MAIL_MAX scratch */
+	uint64_t mail_seq; /* next generated message */
+	char *mail;        /* MAIL_MAX scratch */
 
 	struct samples stats[K_COUNT];
-	struct append_rec *appends;	/* idle workload */
+	struct append_rec *appends; /* idle workload */
 	size_t nappends;
 	uint64_t next_append_ns;
 	uint32_t base_exists;
@@ -227,8 +228,8 @@ conn_error(struct conn *c, const char *what, const char *resp, size_t len)
 		len = 200;
 	while (len > 0 && (resp[len - 1] == '\n' || resp[len - 1] == '\r'))
 		len--;
-	fprintf(stderr, "imapload: conn %u: %s after %s: %.*s\n", c->id,
-		what, kind_names[c->kind], (int)len, resp ? resp : "");
+	fprintf(stderr, "imapload: conn %u: %s after %s: %.*s\n", c->id, what,
+	        kind_names[c->kind], (int)len, resp ? resp : "");
 }
 
 /* Drops the connection after an error; workers come back. */
@@ -252,7 +253,7 @@ conn_fail(struct conn *c, const char *what, const char *resp, size_t len)
 static void
 conn_want_write(struct conn *c, int on)
 {
-	struct epoll_event ev = { 0 };
+	struct epoll_event ev = {0};
 
 	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
 	ev.data.ptr = c;
@@ -264,7 +265,7 @@ conn_flush(struct conn *c)
 {
 	while (c->woff < c->wlen) {
 		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-				 MSG_NOSIGNAL);
+		                 MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -296,7 +297,7 @@ conn_put(struct conn *c, const char *s, size_t n)
 /* Sends "TAG " + formatted text + CRLF, plus an optional literal. */
 static void
 conn_cmd(struct conn *c, enum cmd_kind k, const char *lit, size_t litlen,
-	 const char *fmt, ...)
+         const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -321,14 +322,14 @@ conn_cmd(struct conn *c, enum cmd_kind k, const char *lit, size_t litlen,
 	c->append_exists = 0;
 	c->state = CS_BUSY;
 	if (conn_put(c, line, (size_t)(m + n + 2)) < 0 ||
-	    (lit != NULL && (conn_put(c, lit, litlen) < 0 ||
-			     conn_put(c, "\r\n", 2) < 0))) {
+	    (lit != NULL &&
+	     (conn_put(c, lit, litlen) < 0 || conn_put(c, "\r\n", 2) < 0))) {
 		conn_fail(c, "output overflow", line, (size_t)(m + n));
 		return;
 	}
 	if (conn_flush(c) < 0)
 		conn_fail(c, "send failed", strerror(errno),
-			  strlen(strerror(errno)));
+		          strlen(strerror(errno)));
 }
 
 static void
@@ -337,7 +338,7 @@ conn_append(struct conn *c)
 	size_t len = mail_generate(bench.mail_seq++, bench.mail, MAIL_MAX);
 
 	conn_cmd(c, K_APPEND, bench.mail, len, "APPEND INBOX (\\Seen) {%zu+}",
-		 len);
+	         len);
 }
 
 static void
@@ -357,20 +358,20 @@ conn_fetch(struct conn *c)
 		b = a + (uint32_t)rng_below(&c->rng, 20);
 		if (b > n)
 			b = n;
-		conn_cmd(c, K_FETCH_FLAGS, NULL, 0, "FETCH %u:%u (FLAGS)",
-			 a, b);
+		conn_cmd(c, K_FETCH_FLAGS, NULL, 0, "FETCH %u:%u (FLAGS)", a,
+		         b);
 		c->want_fetch = b - a + 1;
 		break;
 	case 1:
 		a = 1 + (uint32_t)rng_below(&c->rng, n);
 		conn_cmd(c, K_FETCH_HEADER, NULL, 0,
-			 "FETCH %u (RFC822.SIZE BODY.PEEK[HEADER])", a);
+		         "FETCH %u (RFC822.SIZE BODY.PEEK[HEADER])", a);
 		c->want_fetch = 1;
 		break;
 	default:
 		a = 1 + (uint32_t)rng_below(&c->rng, n);
 		conn_cmd(c, K_FETCH_BODY, NULL, 0,
-			 "FETCH %u (RFC822.SIZE BODY.PEEK[])", a);
+		         "FETCH %u (RFC822.SIZE BODY.PEEK[])", a);
 		c->want_fetch = 1;
 		break;
 	}
@@ -392,20 +393,20 @@ conn_mixed(struct conn *c)
 		break;
 	case 1:
 		conn_cmd(c, K_STATUS, NULL, 0,
-			 "STATUS INBOX (MESSAGES UIDNEXT UNSEEN)");
+		         "STATUS INBOX (MESSAGES UIDNEXT UNSEEN)");
 		break;
 	case 2:
 		conn_cmd(c, K_SELECT, NULL, 0, "SELECT INBOX");
 		break;
 	case 3:
 		conn_cmd(c, K_FETCH_HEADER, NULL, 0,
-			 "UID FETCH %u (RFC822.SIZE BODY.PEEK[HEADER])",
-			 c->prev_uid);
+		         "UID FETCH %u (RFC822.SIZE BODY.PEEK[HEADER])",
+		         c->prev_uid);
 		c->want_fetch = 1;
 		break;
 	case 4:
-		conn_cmd(c, K_STORE, NULL, 0,
-			 "UID STORE %u +FLAGS (\\Deleted)", c->prev_uid);
+		conn_cmd(c, K_STORE, NULL, 0, "UID STORE %u +FLAGS (\\Deleted)",
+		         c->prev_uid);
 		break;
 	case 5:
 		conn_cmd(c, K_EXPUNGE, NULL, 0, "EXPUNGE");
@@ -509,7 +510,7 @@ find_mem(const char *hay, size_t hlen, const char *needle)
  */
 static void
 check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
-	    size_t litlen, int has_lit)
+            size_t litlen, int has_lit)
 {
 	const char *p;
 	uint32_t size = 0;
@@ -522,16 +523,16 @@ check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
 		return;
 	}
 	if (c->kind != K_FETCH_HEADER && c->kind != K_FETCH_BODY)
-		return;	/* unsolicited flag update */
+		return; /* unsolicited flag update */
 	if (find_mem(skel, slen, "BODY[") == NULL)
-		return;	/* flag update for another message */
+		return; /* flag update for another message */
 	p = find_mem(skel, slen, "RFC822.SIZE ");
 	if (p == NULL || parse_u32(p + 12, skel + slen, &size, NULL) < 0) {
 		conn_error(c, "FETCH without RFC822.SIZE", skel, slen);
 		return;
 	}
-	p = find_mem(skel, slen, c->kind == K_FETCH_BODY ?
-		     "BODY[] {" : "BODY[HEADER] {");
+	p = find_mem(skel, slen,
+	             c->kind == K_FETCH_BODY ? "BODY[] {" : "BODY[HEADER] {");
 	if (p == NULL || !has_lit) {
 		conn_error(c, "FETCH body not a literal", skel, slen);
 		return;
@@ -546,8 +547,8 @@ check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
 	if (c->kind == K_FETCH_BODY && litlen != size) {
 		conn_error(c, "BODY[] size != RFC822.SIZE", skel, slen);
 	} else if (c->kind == K_FETCH_HEADER &&
-		   (litlen > size || litlen < 4 ||
-		    memcmp(lit + litlen - 4, "\r\n\r\n", 4) != 0)) {
+	           (litlen > size || litlen < 4 ||
+	            memcmp(lit + litlen - 4, "\r\n\r\n", 4) != 0)) {
 		conn_error(c, "header literal malformed", skel, slen);
 	}
 }
@@ -572,7 +573,7 @@ idler_exists(struct conn *c, uint32_t n, uint64_t now)
 
 static void
 handle_untagged(struct conn *c, const char *u, size_t len, const char *skel,
-		size_t slen, const char *lit, size_t litlen, int has_lit)
+                size_t slen, const char *lit, size_t litlen, int has_lit)
 {
 	const char *p = skel + 2;
 	const char *end = skel + slen;
@@ -615,23 +616,23 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 		p = find_mem(line, len, "[APPENDUID ");
 		if (p != NULL) {
 			p = memchr(p + 11, ' ', (size_t)(line + len - p - 11));
-			if (p == NULL || parse_u32(p + 1, line + len,
-						   &c->new_uid, NULL) < 0)
+			if (p == NULL ||
+			    parse_u32(p + 1, line + len, &c->new_uid, NULL) < 0)
 				c->new_uid = 0;
 		}
 		if (bench.wl == WL_MIXED) {
 			if (c->new_uid == 0)
-				conn_error(c, "APPEND without APPENDUID",
-					   line, len);
+				conn_error(c, "APPEND without APPENDUID", line,
+				           len);
 			c->prev_uid = c->new_uid;
 		}
-		if (c->role == ROLE_APPENDER &&
-		    bench.nappends < MAX_APPENDS) {
+		if (c->role == ROLE_APPENDER && bench.nappends < MAX_APPENDS) {
 			struct append_rec *a = &bench.appends[bench.nappends];
 
-			a->exists = c->append_exists ? c->append_exists :
-				bench.base_exists + (uint32_t)bench.nappends +
-				1;
+			a->exists = c->append_exists
+			                ? c->append_exists
+			                : bench.base_exists +
+			                      (uint32_t)bench.nappends + 1;
 			a->ok_ns = now;
 			bench.nappends++;
 			/* idlers that already saw it get latency 0 */
@@ -688,8 +689,8 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
  * skel receives the text with literal data left out (bounded).
  */
 static ssize_t
-unit_end(const char *buf, size_t len, char *skel, size_t scap,
-	 size_t *slen_r, size_t *litoff_r, size_t *litlen_r, int *has_lit_r)
+unit_end(const char *buf, size_t len, char *skel, size_t scap, size_t *slen_r,
+         size_t *litoff_r, size_t *litlen_r, int *has_lit_r)
 {
 	size_t pos = 0;
 	size_t slen = 0;
@@ -705,7 +706,7 @@ unit_end(const char *buf, size_t len, char *skel, size_t scap,
 
 		if (nl == NULL)
 			return len > RBUF_MAX ? -1 : 0;
-		eol = (size_t)(nl - buf);	/* index of '\n' */
+		eol = (size_t)(nl - buf); /* index of '\n' */
 		copy = eol + 1 - pos;
 		if (copy > scap - slen)
 			copy = scap - slen;
@@ -743,7 +744,7 @@ unit_end(const char *buf, size_t len, char *skel, size_t scap,
 
 static void
 handle_unit(struct conn *c, const char *u, size_t len, const char *skel,
-	    size_t slen, const char *lit, size_t litlen, int has_lit)
+            size_t slen, const char *lit, size_t litlen, int has_lit)
 {
 	uint64_t now = now_ns();
 	size_t tl = strlen(c->tag);
@@ -753,8 +754,8 @@ handle_unit(struct conn *c, const char *u, size_t len, const char *skel,
 			conn_fail(c, "bad greeting", u, len);
 			return;
 		}
-		conn_cmd(c, K_LOGIN, NULL, 0, "LOGIN \"%s\" \"%s\"",
-			 bench.user, bench.pass);
+		conn_cmd(c, K_LOGIN, NULL, 0, "LOGIN \"%s\" \"%s\"", bench.user,
+		         bench.pass);
 		return;
 	}
 	if (len >= 2 && u[0] == '*' && u[1] == ' ') {
@@ -825,8 +826,8 @@ conn_read(struct conn *c)
 				conn_close(c);
 				return;
 			}
-			conn_fail(c, "connection closed", n < 0 ?
-				  strerror(errno) : "EOF", 3);
+			conn_fail(c, "connection closed",
+			          n < 0 ? strerror(errno) : "EOF", 3);
 			return;
 		}
 		c->rlen += (size_t)n;
@@ -835,22 +836,22 @@ conn_read(struct conn *c)
 			size_t litoff = 0;
 			size_t litlen = 0;
 			int has_lit = 0;
-			ssize_t u = unit_end(c->rbuf, c->rlen, skel,
-					     sizeof(skel), &slen, &litoff,
-					     &litlen, &has_lit);
+			ssize_t u =
+			    unit_end(c->rbuf, c->rlen, skel, sizeof(skel),
+			             &slen, &litoff, &litlen, &has_lit);
 			unsigned gen = c->gen;
 
 			if (u < 0) {
 				conn_fail(c, "response too big", c->rbuf,
-					  c->rlen);
+				          c->rlen);
 				return;
 			}
 			if (u == 0)
 				break;
 			handle_unit(c, c->rbuf, (size_t)u, skel, slen,
-				    c->rbuf + litoff, litlen, has_lit);
+			            c->rbuf + litoff, litlen, has_lit);
 			if (c->gen != gen)
-				return;	/* closed or reconnected */
+				return; /* closed or reconnected */
 			memmove(c->rbuf, c->rbuf + u, c->rlen - (size_t)u);
 			c->rlen -= (size_t)u;
 		}
@@ -875,14 +876,14 @@ conn_close(struct conn *c)
 static void
 conn_start(struct conn *c)
 {
-	struct epoll_event ev = { 0 };
+	struct epoll_event ev = {0};
 	int one = 1;
 
 	c->fd = socket(bench.addr.ss_family,
-		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		conn_error(c, "socket", strerror(errno),
-			   strlen(strerror(errno)));
+		           strlen(strerror(errno)));
 		bench.stop = 1;
 		return;
 	}
@@ -898,8 +899,8 @@ conn_start(struct conn *c)
 	ev.events = EPOLLIN | EPOLLOUT;
 	ev.data.ptr = c;
 	epoll_ctl(bench.epfd, EPOLL_CTL_ADD, c->fd, &ev);
-	if (connect(c->fd, (struct sockaddr *)&bench.addr, bench.addrlen) < 0
-	    && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&bench.addr, bench.addrlen) < 0 &&
+	    errno != EINPROGRESS) {
 		bench.errors++;
 		conn_close(c);
 		bench.stop = 1;
@@ -917,7 +918,7 @@ conn_event(struct conn *c, uint32_t events)
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
 			conn_fail(c, "connect failed", strerror(err),
-				  strlen(strerror(err)));
+			          strlen(strerror(err)));
 			return;
 		}
 		c->state = CS_GREETING;
@@ -950,7 +951,7 @@ maybe_start(uint64_t now)
 	}
 	if (bench.ready < bench.nconns) {
 		fprintf(stderr, "imapload: only %u of %u connections ready\n",
-			bench.ready, bench.nconns);
+		        bench.ready, bench.nconns);
 		bench.errors++;
 	}
 	bench.measuring = 1;
@@ -987,15 +988,15 @@ appender_tick(uint64_t now)
 static int
 resolve(void)
 {
-	struct addrinfo hints = { 0 };
+	struct addrinfo hints = {0};
 	struct addrinfo *res = NULL;
 	int rc;
 
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(bench.host, bench.port, &hints, &res);
 	if (rc != 0 || res == NULL) {
-		fprintf(stderr, "imapload: %s:%s: %s\n", bench.host,
-			bench.port, gai_strerror(rc));
+		fprintf(stderr, "imapload: %s:%s: %s\n", bench.host, bench.port,
+		        gai_strerror(rc));
 		return -1;
 	}
 	memcpy(&bench.addr, res->ai_addr, res->ai_addrlen);
@@ -1085,7 +1086,7 @@ report(struct rusage *r0, struct rusage *r1)
 {
 	double secs = (double)(bench.end_ns - bench.start_ns) / 1e9;
 	double cpu = tv_sec(r1->ru_utime) - tv_sec(r0->ru_utime) +
-		tv_sec(r1->ru_stime) - tv_sec(r0->ru_stime);
+	             tv_sec(r1->ru_stime) - tv_sec(r0->ru_stime);
 	struct samples *cyc = &bench.stats[K_CYCLE];
 	uint64_t missed = 0;
 	unsigned missing_idlers = 0;
@@ -1102,10 +1103,9 @@ report(struct rusage *r0, struct rusage *r1)
 		if (s->count == 0)
 			continue;
 		qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
-		printf("%-14s %9llu %10.1f %9.2f %9.2f %9.2f\n",
-		       kind_names[k], (unsigned long long)s->count,
-		       (double)s->count / secs, pct_ms(s, 0.5),
-		       pct_ms(s, 0.99), pct_ms(s, 1.0));
+		printf("%-14s %9llu %10.1f %9.2f %9.2f %9.2f\n", kind_names[k],
+		       (unsigned long long)s->count, (double)s->count / secs,
+		       pct_ms(s, 0.5), pct_ms(s, 0.99), pct_ms(s, 1.0));
 	}
 	if (bench.wl == WL_IDLE) {
 		/* appends confirmed at least 1 s before the end */
@@ -1144,8 +1144,8 @@ report(struct rusage *r0, struct rusage *r1)
 	       "errors=%llu cpu_s=%.2f",
 	       workload_names[bench.wl], bench.nconns, secs,
 	       (unsigned long long)cyc->count,
-	       secs > 0 ? (double)cyc->count / secs : 0,
-	       pct_ms(cyc, 0.5), pct_ms(cyc, 0.99), pct_ms(cyc, 1.0),
+	       secs > 0 ? (double)cyc->count / secs : 0, pct_ms(cyc, 0.5),
+	       pct_ms(cyc, 0.99), pct_ms(cyc, 1.0),
 	       (unsigned long long)bench.errors, cpu);
 	if (bench.wl == WL_IDLE) {
 		struct samples *s = &bench.stats[K_IDLE_NOTIFY];
@@ -1164,11 +1164,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: imapload [--host H] [--port P] [--user U] "
-		"[--pass P]\n"
-		"                --workload append|fetch|mixed|login|idle\n"
-		"                [--connections N] [--seconds S] "
-		"[--prefill N] [--seed N]\n");
+	        "usage: imapload [--host H] [--port P] [--user U] "
+	        "[--pass P]\n"
+	        "                --workload append|fetch|mixed|login|idle\n"
+	        "                [--connections N] [--seconds S] "
+	        "[--prefill N] [--seed N]\n");
 	exit(2);
 }
 
@@ -1182,16 +1182,16 @@ main(int argc, char **argv)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'h' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "pass", required_argument, NULL, 'P' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "prefill", required_argument, NULL, 'f' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'h'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"pass", required_argument, NULL, 'P'},
+	    {"workload", required_argument, NULL, 'w'},
+	    {"connections", required_argument, NULL, 'c'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"prefill", required_argument, NULL, 'f'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct rusage r0;
 	struct rusage r1;
@@ -1210,16 +1210,35 @@ main(int argc, char **argv)
 	bench.seed = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'h': bench.host = optarg; break;
-		case 'p': bench.port = optarg; break;
-		case 'u': bench.user = optarg; break;
-		case 'P': bench.pass = optarg; break;
-		case 'w': wl = optarg; break;
-		case 'c': bench.nconns = (unsigned)atoi(optarg); break;
-		case 's': bench.seconds = atof(optarg); break;
-		case 'f': bench.prefill = (unsigned)atoi(optarg); break;
-		case 'S': bench.seed = strtoull(optarg, NULL, 10); break;
-		default: usage();
+		case 'h':
+			bench.host = optarg;
+			break;
+		case 'p':
+			bench.port = optarg;
+			break;
+		case 'u':
+			bench.user = optarg;
+			break;
+		case 'P':
+			bench.pass = optarg;
+			break;
+		case 'w':
+			wl = optarg;
+			break;
+		case 'c':
+			bench.nconns = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			bench.seconds = atof(optarg);
+			break;
+		case 'f':
+			bench.prefill = (unsigned)atoi(optarg);
+			break;
+		case 'S':
+			bench.seed = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (wl == NULL)
@@ -1257,13 +1276,13 @@ main(int argc, char **argv)
 		if (bench.errors > 0) {
 			fprintf(stderr, "imapload: prefill failed\n");
 			printf("RESULT workload=%s errors=%llu "
-			       "prefill=failed\n", wl,
-			       (unsigned long long)bench.errors);
+			       "prefill=failed\n",
+			       wl, (unsigned long long)bench.errors);
 			return 1;
 		}
 		if (!bench.quiet)
 			fprintf(stderr, "imapload: INBOX has >= %u messages\n",
-				bench.prefill);
+			        bench.prefill);
 	}
 	/* idle: one appender plus N idlers */
 	bench.nconns = nconns + (w == WL_IDLE);

@@ -8,10 +8,10 @@
  */
 
 struct out {
-	char *p;		/* destination, caller owned */
-	size_t len;		/* bytes written */
-	size_t cap;		/* size of p */
-	int overflow;		/* sticky: an append did not fit */
+	char *p;      /* destination, caller owned */
+	size_t len;   /* bytes written */
+	size_t cap;   /* size of p */
+	int overflow; /* sticky: an append did not fit */
 };
 
 static void
@@ -70,12 +70,12 @@ rng_below(uint64_t *s, uint64_t n)
 }
 
 static const char *const mail_words[] = {
-	"the", "mailbox", "server", "index", "message", "quarterly",
-	"report", "meeting", "tomorrow", "please", "review", "attached",
-	"draft", "budget", "notes", "about", "storage", "latency",
-	"thanks", "regards", "update", "project", "status", "and",
-	"with", "for", "schedule", "question", "answer", "release",
-	"weekly", "summary",
+    "the",    "mailbox", "server",   "index",    "message", "quarterly",
+    "report", "meeting", "tomorrow", "please",   "review",  "attached",
+    "draft",  "budget",  "notes",    "about",    "storage", "latency",
+    "thanks", "regards", "update",   "project",  "status",  "and",
+    "with",   "for",     "schedule", "question", "answer",  "release",
+    "weekly", "summary",
 };
 
 #define MAIL_NWORDS (sizeof(mail_words) / sizeof(mail_words[0]))
@@ -113,8 +113,8 @@ static void
 mail_base64(struct out *o, uint64_t *rng, size_t raw)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		"0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/";
 	char line[80];
 	size_t done = 0;
 	size_t col = 0;
@@ -145,7 +145,7 @@ mail_base64(struct out *o, uint64_t *rng, size_t raw)
 static size_t
 mail_generate(uint64_t seed, char *buf, size_t cap)
 {
-	struct out o = { buf, 0, cap, 0 };
+	struct out o = {buf, 0, cap, 0};
 	uint64_t rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	/* about log-uniform: 1 KB * 2^x, x in [0, log2(100)) */
 	uint64_t x = rng_below(&rng, 6644);
@@ -157,50 +157,56 @@ mail_generate(uint64_t seed, char *buf, size_t cap)
 		size = 100 * 1024;
 
 	out_fmt(&o, "From: Bench Sender <sender%u@example.org>\r\n",
-		(unsigned)rng_below(&rng, 1000));
+	        (unsigned)rng_below(&rng, 1000));
 	out_str(&o, "To: Alice <alice@example.org>\r\n");
 	out_fmt(&o, "Subject: %s %s #%llu\r\n",
-		mail_words[rng_below(&rng, MAIL_NWORDS)],
-		mail_words[rng_below(&rng, MAIL_NWORDS)],
-		(unsigned long long)seed);
+	        mail_words[rng_below(&rng, MAIL_NWORDS)],
+	        mail_words[rng_below(&rng, MAIL_NWORDS)],
+	        (unsigned long long)seed);
 	out_fmt(&o, "Date: Mon, %u Jan 2026 %02u:%02u:00 +0000\r\n",
-		(unsigned)(1 + seed % 28), (unsigned)(seed % 24),
-		(unsigned)(seed % 60));
+	        (unsigned)(1 + seed % 28), (unsigned)(seed % 24),
+	        (unsigned)(seed % 60));
 	out_fmt(&o, "Message-ID: <bench.%llu@example.org>\r\n",
-		(unsigned long long)seed);
+	        (unsigned long long)seed);
 	out_str(&o, "MIME-Version: 1.0\r\n");
 	if (kind == 0) {
 		out_str(&o, "Content-Type: text/plain; charset=us-ascii\r\n"
-			"\r\n");
+		            "\r\n");
 		mail_text(&o, &rng, size, 0);
 	} else if (kind == 1) {
-		out_fmt(&o, "Content-Type: multipart/alternative; "
-			"boundary=\"%s%llu\"\r\n\r\n", bnd,
-			(unsigned long long)seed);
-		out_fmt(&o, "--%s%llu\r\nContent-Type: text/plain; "
-			"charset=us-ascii\r\n\r\n", bnd,
-			(unsigned long long)seed);
+		out_fmt(&o,
+		        "Content-Type: multipart/alternative; "
+		        "boundary=\"%s%llu\"\r\n\r\n",
+		        bnd, (unsigned long long)seed);
+		out_fmt(&o,
+		        "--%s%llu\r\nContent-Type: text/plain; "
+		        "charset=us-ascii\r\n\r\n",
+		        bnd, (unsigned long long)seed);
 		mail_text(&o, &rng, size / 2, 0);
-		out_fmt(&o, "--%s%llu\r\nContent-Type: text/html; "
-			"charset=us-ascii\r\n\r\n", bnd,
-			(unsigned long long)seed);
+		out_fmt(&o,
+		        "--%s%llu\r\nContent-Type: text/html; "
+		        "charset=us-ascii\r\n\r\n",
+		        bnd, (unsigned long long)seed);
 		mail_text(&o, &rng, size / 2, 1);
 		out_fmt(&o, "--%s%llu--\r\n", bnd, (unsigned long long)seed);
 	} else {
-		out_fmt(&o, "Content-Type: multipart/mixed; "
-			"boundary=\"%s%llu\"\r\n\r\n", bnd,
-			(unsigned long long)seed);
-		out_fmt(&o, "--%s%llu\r\nContent-Type: text/plain; "
-			"charset=us-ascii\r\n\r\n", bnd,
-			(unsigned long long)seed);
+		out_fmt(&o,
+		        "Content-Type: multipart/mixed; "
+		        "boundary=\"%s%llu\"\r\n\r\n",
+		        bnd, (unsigned long long)seed);
+		out_fmt(&o,
+		        "--%s%llu\r\nContent-Type: text/plain; "
+		        "charset=us-ascii\r\n\r\n",
+		        bnd, (unsigned long long)seed);
 		mail_text(&o, &rng, size / 4, 0);
-		out_fmt(&o, "--%s%llu\r\nContent-Type: application/"
-			"octet-stream; name=\"data%llu.bin\"\r\n"
-			"Content-Transfer-Encoding: base64\r\n"
-			"Content-Disposition: attachment; "
-			"filename=\"data%llu.bin\"\r\n\r\n", bnd,
-			(unsigned long long)seed, (unsigned long long)seed,
-			(unsigned long long)seed);
+		out_fmt(&o,
+		        "--%s%llu\r\nContent-Type: application/"
+		        "octet-stream; name=\"data%llu.bin\"\r\n"
+		        "Content-Transfer-Encoding: base64\r\n"
+		        "Content-Disposition: attachment; "
+		        "filename=\"data%llu.bin\"\r\n\r\n",
+		        bnd, (unsigned long long)seed, (unsigned long long)seed,
+		        (unsigned long long)seed);
 		/* base64 grows 4/3: keep the encoded part near 3/4 size */
 		mail_base64(&o, &rng, size * 9 / 16);
 		out_fmt(&o, "--%s%llu--\r\n", bnd, (unsigned long long)seed);

@@ -22,7 +22,8 @@ static void
 usage(FILE *out)
 {
 	fputs("usage: casellad --data DIR --listen ADDR:PORT [--listen ...]\n"
-	      "  --data DIR            mail store directory (created if missing)\n"
+	      "  --data DIR            mail store directory (created if "
+	      "missing)\n"
 	      "  --listen ADDR:PORT    plain IMAP listener (repeatable);\n"
 	      "                        ADDR is numeric, IPv6 as [::1]:143\n"
 	      "  --workers N           event-loop threads (default: cores)\n"
@@ -90,20 +91,20 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "data", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "login-timeout", required_argument, NULL, 'L' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
-		{ "max-clients", required_argument, NULL, 'm' },
-		{ "debug", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"data", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"login-timeout", required_argument, NULL, 'L'},
+	    {"idle-timeout", required_argument, NULL, 'I'},
+	    {"max-clients", required_argument, NULL, 'm'},
+	    {"debug", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct server_config config = {
-		.login_timeout_s = 120,
-		.idle_timeout_s = 1800,
-		.max_clients = 200000,
+	    .login_timeout_s = 120,
+	    .idle_timeout_s = 1800,
+	    .max_clients = 200000,
 	};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	config.worker_count = cores > 0 && cores < 64 ? (unsigned)cores : 2;
@@ -116,9 +117,10 @@ main(int argc, char **argv)
 		case 'l':
 			if (config.listen_count == SERVER_MAX_LISTEN ||
 			    parse_listen(optarg,
-					 &config.listen[config.listen_count]) < 0) {
+			                 &config.listen[config.listen_count]) <
+			        0) {
 				fprintf(stderr, "casellad: bad --listen %s\n",
-					optarg);
+				        optarg);
 				return 2;
 			}
 			config.listen_count++;
@@ -130,14 +132,15 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			config.login_timeout_s =
-				parse_count(optarg, "--login-timeout");
+			    parse_count(optarg, "--login-timeout");
 			break;
 		case 'I':
 			config.idle_timeout_s =
-				parse_count(optarg, "--idle-timeout");
+			    parse_count(optarg, "--idle-timeout");
 			break;
 		case 'm':
-			config.max_clients = parse_count(optarg, "--max-clients");
+			config.max_clients =
+			    parse_count(optarg, "--max-clients");
 			break;
 		case 'D':
 			log_set_level(LOG_DEBUG);
@@ -159,7 +162,7 @@ main(int argc, char **argv)
 		config.max_clients = config.worker_count;
 	if (mkdir(config.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "casellad: %s: %s\n", config.data_dir,
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	/* Parse each message once, when it is stored. */

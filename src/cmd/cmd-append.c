@@ -19,7 +19,7 @@
 /* Parses "[(flags)] [date-time] literal" at args[*pos]. */
 static int
 append_parse_one(struct command *cmd, size_t *pos,
-		 struct store_append_request *req, const char **error_r)
+                 struct store_append_request *req, const char **error_r)
 {
 	const struct imap_arg *args = cmd->args;
 	size_t i = *pos;
@@ -28,14 +28,14 @@ append_parse_one(struct command *cmd, size_t *pos,
 	req->keywords = "";
 	if (i < cmd->arg_count && args[i].type == IMAP_ARG_LIST) {
 		if (flags_parse(cmd->arena, &args[i], true, &req->flags,
-				&req->keywords, error_r) < 0)
+		                &req->keywords, error_r) < 0)
 			return -1;
 		i++;
 	}
 	if (i < cmd->arg_count && args[i].type == IMAP_ARG_QUOTED) {
 		if (!imap_date_time_parse(args[i].str, args[i].len,
-					  &req->internaldate,
-					  &req->internaldate_tz)) {
+		                          &req->internaldate,
+		                          &req->internaldate_tz)) {
 			*error_r = "Invalid date-time";
 			return -1;
 		}
@@ -53,13 +53,13 @@ append_parse_one(struct command *cmd, size_t *pos,
 
 static enum cmd_result
 append_reply(struct command *cmd, uint32_t uidvalidity, const uint32_t *uids,
-	     size_t count)
+             size_t count)
 {
 	struct str code;
 	str_init(&code, 64 * 1024);
 	imap_write_uid_set(&code, uids, count);
 	enum cmd_result r = cmd_ok(cmd, "[APPENDUID %u %s] APPEND completed",
-				   uidvalidity, code.data);
+	                           uidvalidity, code.data);
 	str_free(&code);
 	return r;
 }
@@ -74,7 +74,7 @@ cmd_append(struct command *cmd)
 	    !imap_arg_get_astring(&cmd->args[0], &raw, &raw_len))
 		return cmd_bad(cmd, "APPEND needs a mailbox and a message");
 	struct store_append_request *reqs = arena_new_array(
-		cmd->arena, struct store_append_request, APPEND_MAX_MESSAGES);
+	    cmd->arena, struct store_append_request, APPEND_MAX_MESSAGES);
 	size_t count = 0, pos = 1;
 	while (pos < cmd->arg_count) {
 		if (count == APPEND_MAX_MESSAGES)
@@ -84,13 +84,13 @@ cmd_append(struct command *cmd)
 		count++;
 	}
 	const char *name = mailbox_name_from_client(
-		cmd->arena, raw, raw_len, client_utf8(client), false, &error);
+	    cmd->arena, raw, raw_len, client_utf8(client), false, &error);
 	if (name == NULL)
 		return cmd_no(cmd, "[TRYCREATE] %s", error);
 	struct store *store = client_store(client);
 	struct store_mailbox mailbox;
 	enum store_result r = store_mailbox_find(store, client->user_id, name,
-						 cmd->arena, &mailbox, &error);
+	                                         cmd->arena, &mailbox, &error);
 	if (r == STORE_NOT_FOUND)
 		return cmd_no(cmd, "[TRYCREATE] No such mailbox");
 	if (r != STORE_OK)
@@ -98,7 +98,7 @@ cmd_append(struct command *cmd)
 	uint32_t *uids = arena_new_array(cmd->arena, uint32_t, count);
 	uint32_t uidvalidity;
 	r = store_append(store, mailbox.id, reqs, count, uids, &uidvalidity,
-			 &error);
+	                 &error);
 	if (r == STORE_LIMIT)
 		return cmd_no(cmd, "[LIMIT] %s", error);
 	if (r != STORE_OK)

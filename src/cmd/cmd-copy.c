@@ -22,11 +22,11 @@ copy_run(struct command *cmd, bool move)
 	uint32_t *uids;
 	size_t uid_count;
 	if (view_resolve_set(view, cmd->arena, cmd->args[0].str,
-			     cmd->args[0].len, cmd->uid, &uids, &uid_count,
-			     &error) < 0)
+	                     cmd->args[0].len, cmd->uid, &uids, &uid_count,
+	                     &error) < 0)
 		return cmd_bad(cmd, "%s", error);
 	const char *name = mailbox_name_from_client(
-		cmd->arena, raw, raw_len, client_utf8(client), false, &error);
+	    cmd->arena, raw, raw_len, client_utf8(client), false, &error);
 	if (name == NULL)
 		return cmd_no(cmd, "[TRYCREATE] %s", error);
 	if (move && view->readonly)
@@ -34,7 +34,7 @@ copy_run(struct command *cmd, bool move)
 	struct store *store = client_store(client);
 	struct store_mailbox dst;
 	enum store_result r = store_mailbox_find(store, client->user_id, name,
-						 cmd->arena, &dst, &error);
+	                                         cmd->arena, &dst, &error);
 	if (r == STORE_NOT_FOUND)
 		return cmd_no(cmd, "[TRYCREATE] No such mailbox");
 	if (r != STORE_OK)
@@ -43,9 +43,9 @@ copy_run(struct command *cmd, bool move)
 		return cmd_ok(cmd, "%s completed, nothing to do", cmd->name);
 	uint32_t *src_uids, *dst_uids, uidvalidity;
 	size_t count;
-	r = store_messages_copy(store, view->mailbox_id, uids, uid_count, dst.id,
-				move, cmd->arena, &src_uids, &dst_uids, &count,
-				&uidvalidity, &error);
+	r = store_messages_copy(store, view->mailbox_id, uids, uid_count,
+	                        dst.id, move, cmd->arena, &src_uids, &dst_uids,
+	                        &count, &uidvalidity, &error);
 	if (r == STORE_LIMIT)
 		return cmd_no(cmd, "[LIMIT] %s", error);
 	if (r != STORE_OK)

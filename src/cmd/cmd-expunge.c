@@ -19,8 +19,8 @@ cmd_expunge(struct command *cmd)
 		if (cmd->arg_count != 1 || cmd->args[0].type != IMAP_ARG_ATOM)
 			return cmd_bad(cmd, "UID EXPUNGE needs a UID set");
 		if (view_resolve_set(view, cmd->arena, cmd->args[0].str,
-				     cmd->args[0].len, true, &set_uids,
-				     &only_count, &error) < 0)
+		                     cmd->args[0].len, true, &set_uids,
+		                     &only_count, &error) < 0)
 			return cmd_bad(cmd, "%s", error);
 		if (only_count == 0)
 			return cmd_ok(cmd, "UID EXPUNGE completed");
@@ -33,8 +33,8 @@ cmd_expunge(struct command *cmd)
 	uint32_t *expunged;
 	size_t count;
 	if (store_expunge(client_store(client), view->mailbox_id, only,
-			  only_count, cmd->arena, &expunged, &count,
-			  &error) != STORE_OK)
+	                  only_count, cmd->arena, &expunged, &count,
+	                  &error) != STORE_OK)
 		return cmd_store_error(cmd, error);
 	return cmd_ok(cmd, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
 }

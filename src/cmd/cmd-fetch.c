@@ -161,10 +161,9 @@ fetch_load_facts(struct command *cmd, struct fetch_ctx *ctx)
 	const char *error;
 	ctx->facts_index = ctx->msg_index;
 	ctx->have_facts =
-	    store_body_facts_get(client_store(cmd->client),
-	                         ctx->msgs[ctx->msg_index].blob_id,
-	                         ctx->facts_arena, &ctx->facts,
-	                         &error) == STORE_OK;
+	    store_body_facts_get(
+	        client_store(cmd->client), ctx->msgs[ctx->msg_index].blob_id,
+	        ctx->facts_arena, &ctx->facts, &error) == STORE_OK;
 }
 
 /* Maps the current message's body if an item still to be written needs

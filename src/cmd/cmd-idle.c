@@ -27,7 +27,7 @@ cmd_idle(struct command *cmd)
 		const char *error;
 		if (view_sync(client, true, &error) < 0)
 			log_error("session=%llx sync failed: %s",
-				  (unsigned long long)client->id, error);
+			          (unsigned long long)client->id, error);
 		client->mailbox_changed = false;
 	}
 	client_send(client, "+ idling\r\n");

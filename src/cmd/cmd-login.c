@@ -12,12 +12,12 @@
 #include "store/store.h"
 
 /* Bounds of what we accept as credentials. */
-#define LOGIN_USER_MAX 256
+#define LOGIN_USER_MAX     256
 #define LOGIN_PASSWORD_MAX 1024
 
 static enum cmd_result
 login_check(struct command *cmd, const char *user, size_t user_len,
-	    const char *password, size_t password_len)
+            const char *password, size_t password_len)
 {
 	struct client *client = cmd->client;
 	char esc[128];
@@ -25,27 +25,29 @@ login_check(struct command *cmd, const char *user, size_t user_len,
 	    password_len > LOGIN_PASSWORD_MAX ||
 	    memchr(user, '\0', user_len) != NULL ||
 	    memchr(password, '\0', password_len) != NULL)
-		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Invalid credentials");
+		return cmd_no(cmd,
+		              "[AUTHENTICATIONFAILED] Invalid credentials");
 	char *user_z = arena_strndup(cmd->arena, user, user_len);
 	char *password_z = arena_strndup(cmd->arena, password, password_len);
 	int64_t user_id;
 	const char *error;
 	enum store_result r = store_user_authenticate(
-		client_store(client), user_z, password_z, &user_id, &error);
+	    client_store(client), user_z, password_z, &user_id, &error);
 	secure_zero(password_z, password_len);
 	log_escape(esc, sizeof(esc), user, user_len);
 	if (r == STORE_DENIED) {
 		log_info("session=%llx login failed user=\"%s\"",
-			 (unsigned long long)client->id, esc);
-		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Invalid credentials");
+		         (unsigned long long)client->id, esc);
+		return cmd_no(cmd,
+		              "[AUTHENTICATIONFAILED] Invalid credentials");
 	}
 	if (r != STORE_OK)
 		return cmd_store_error(cmd, error);
 	client_login(client, user_id, user_z);
 	log_info("session=%llx login user=\"%s\"",
-		 (unsigned long long)client->id, esc);
+	         (unsigned long long)client->id, esc);
 	return cmd_ok(cmd, "[CAPABILITY %s] Logged in",
-		      client_capabilities(client));
+	              client_capabilities(client));
 }
 
 enum cmd_result
@@ -75,8 +77,10 @@ auth_plain_response(struct command *cmd, const char *b64, size_t len)
 	if (!base64_decode(b64, len, raw, &raw_len))
 		return cmd_bad(cmd, "Invalid base64 in response");
 	unsigned char *nul1 = memchr(raw, '\0', raw_len);
-	unsigned char *nul2 = nul1 == NULL ? NULL :
-		memchr(nul1 + 1, '\0', raw_len - (size_t)(nul1 + 1 - raw));
+	unsigned char *nul2 =
+	    nul1 == NULL
+	        ? NULL
+	        : memchr(nul1 + 1, '\0', raw_len - (size_t)(nul1 + 1 - raw));
 	if (nul2 == NULL) {
 		secure_zero(raw, raw_len);
 		return cmd_bad(cmd, "Malformed PLAIN response");
@@ -90,11 +94,11 @@ auth_plain_response(struct command *cmd, const char *b64, size_t len)
 	enum cmd_result r;
 	/* Logging in as someone else needs a master user; we have none. */
 	if (authzid_len > 0 && (authzid_len != authcid_len ||
-				memcmp(authzid, authcid, authcid_len) != 0))
+	                        memcmp(authzid, authcid, authcid_len) != 0))
 		r = cmd_no(cmd, "[AUTHORIZATIONFAILED] Not authorized");
 	else
 		r = login_check(cmd, authcid, authcid_len, password,
-				password_len);
+		                password_len);
 	secure_zero(raw, raw_len);
 	return r;
 }

@@ -31,17 +31,17 @@ select_open(struct command *cmd, bool readonly)
 	    !imap_arg_get_astring(&cmd->args[0], &raw, &raw_len))
 		return cmd_bad(cmd, "%s needs a mailbox name", cmd->name);
 	if (cmd->arg_count == 2 && (cmd->args[1].type != IMAP_ARG_LIST ||
-				    cmd->args[1].list_count != 0))
+	                            cmd->args[1].list_count != 0))
 		return cmd_bad(cmd, "Unsupported %s parameters", cmd->name);
 	const char *name = mailbox_name_from_client(
-		cmd->arena, raw, raw_len, client_utf8(client), false, &error);
+	    cmd->arena, raw, raw_len, client_utf8(client), false, &error);
 	select_close_current(client);
 	if (name == NULL)
 		return cmd_no(cmd, "[NONEXISTENT] %s", error);
 	struct store_mailbox mailbox;
-	enum store_result r = store_mailbox_find(client_store(client),
-						 client->user_id, name,
-						 cmd->arena, &mailbox, &error);
+	enum store_result r =
+	    store_mailbox_find(client_store(client), client->user_id, name,
+	                       cmd->arena, &mailbox, &error);
 	if (r == STORE_NOT_FOUND)
 		return cmd_no(cmd, "[NONEXISTENT] No such mailbox");
 	if (r != STORE_OK)
@@ -50,7 +50,7 @@ select_open(struct command *cmd, bool readonly)
 		return cmd_store_error(cmd, error);
 	client->state = CLIENT_STATE_SELECTED;
 	return cmd_ok(cmd, "[%s] %s completed",
-		      readonly ? "READ-ONLY" : "READ-WRITE", cmd->name);
+	              readonly ? "READ-ONLY" : "READ-WRITE", cmd->name);
 }
 
 enum cmd_result
@@ -77,9 +77,9 @@ cmd_close(struct command *cmd)
 		uint32_t *uids;
 		size_t count;
 		const char *error;
-		if (store_expunge(client_store(client), client->view->mailbox_id,
-				  NULL, 0, cmd->arena, &uids, &count,
-				  &error) != STORE_OK) {
+		if (store_expunge(client_store(client),
+		                  client->view->mailbox_id, NULL, 0, cmd->arena,
+		                  &uids, &count, &error) != STORE_OK) {
 			view_close(&client->view);
 			client->state = CLIENT_STATE_AUTHENTICATED;
 			return cmd_store_error(cmd, error);

@@ -18,7 +18,7 @@ cmd_capability(struct command *cmd)
 	if (cmd->arg_count != 0)
 		return cmd_bad(cmd, "CAPABILITY takes no arguments");
 	client_send(cmd->client, "* CAPABILITY %s\r\n",
-		    client_capabilities(cmd->client));
+	            client_capabilities(cmd->client));
 	return cmd_ok(cmd, "CAPABILITY completed");
 }
 
@@ -71,7 +71,7 @@ cmd_id(struct command *cmd)
 		return cmd_bad(cmd, "ID needs a list or NIL");
 	}
 	client_send(cmd->client, "* ID (\"name\" \"Casella\" "
-				 "\"vendor\" \"Casella\")\r\n");
+	                         "\"vendor\" \"Casella\")\r\n");
 	return cmd_ok(cmd, "ID completed");
 }
 
@@ -99,12 +99,12 @@ cmd_enable(struct command *cmd)
 		if (bit == 0 || (client->enabled & bit) != 0)
 			continue;
 		client->enabled |= bit;
-		str_printf(&enabled, " %s", bit == CLIENT_ENABLED_IMAP4REV2 ?
-						   "IMAP4rev2" :
-						   "UTF8=ACCEPT");
+		str_printf(&enabled, " %s",
+		           bit == CLIENT_ENABLED_IMAP4REV2 ? "IMAP4rev2"
+		                                           : "UTF8=ACCEPT");
 	}
 	client_send(client, "* ENABLED%s\r\n",
-		    enabled.data != NULL ? enabled.data : "");
+	            enabled.data != NULL ? enabled.data : "");
 	str_free(&enabled);
 	return cmd_ok(cmd, "ENABLE completed");
 }

@@ -27,7 +27,7 @@ facts_keep(struct arena *arena, const struct str *s)
 
 static void
 facts_structure(struct arena *arena, const char *data, size_t len,
-		const struct mime_part *root, struct store_body_facts *facts)
+                const struct mime_part *root, struct store_body_facts *facts)
 {
 	struct str s;
 	str_init(&s, FACTS_STRUCTURE_MAX);
@@ -46,7 +46,7 @@ facts_structure(struct arena *arena, const char *data, size_t len,
 
 void
 message_facts_build(struct arena *arena, const char *data, size_t len,
-		    struct store_body_facts *facts_r)
+                    struct store_body_facts *facts_r)
 {
 	memset(facts_r, 0, sizeof(*facts_r));
 	struct mime_part *root = mime_parse(arena, data, len);
@@ -55,7 +55,7 @@ message_facts_build(struct arena *arena, const char *data, size_t len,
 
 void
 message_text_build(struct arena *arena, const char *data, size_t len,
-		   struct store_body_facts *facts_r)
+                   struct store_body_facts *facts_r)
 {
 	memset(facts_r, 0, sizeof(*facts_r));
 	struct mime_part *root = mime_parse(arena, data, len);
@@ -69,8 +69,8 @@ message_text_build(struct arena *arena, const char *data, size_t len,
 	facts_r->header_text = facts_keep(arena, &header);
 	facts_r->body_text = facts_keep(arena, &body);
 	/* Only complete text may stand in for a scan. */
-	facts_r->indexed = facts_r->header_text != NULL &&
-			   facts_r->body_text != NULL;
+	facts_r->indexed =
+	    facts_r->header_text != NULL && facts_r->body_text != NULL;
 	str_free(&header);
 	str_free(&body);
 	search_text_deinit(&st);

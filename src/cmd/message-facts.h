@@ -17,8 +17,8 @@ struct store_body_facts;
  * as not indexable.
  */
 void message_facts_build(struct arena *arena, const char *data, size_t len,
-			 struct store_body_facts *facts_r);
+                         struct store_body_facts *facts_r);
 void message_text_build(struct arena *arena, const char *data, size_t len,
-			struct store_body_facts *facts_r);
+                        struct store_body_facts *facts_r);
 
 #endif

@@ -39,11 +39,11 @@ struct search_eval {
 	struct store *store;
 	const struct mailbox_view *view;
 	struct arena *arena;
-	const char *error;     /* set when a store call failed */
-	struct arena *scratch; /* per message: its MIME tree */
-	struct str header;     /* folded decoded header of this message */
-	struct str body;       /* folded decoded text of its text parts */
-	struct str step1;      /* scratch: one field's folded value */
+	const char *error;       /* set when a store call failed */
+	struct arena *scratch;   /* per message: its MIME tree */
+	struct str header;       /* folded decoded header of this message */
+	struct str body;         /* folded decoded text of its text parts */
+	struct str step1;        /* scratch: one field's folded value */
 	struct search_text text; /* decoding scratch */
 };
 
@@ -636,8 +636,8 @@ search_run_narrow(struct search_eval *ev, const struct search_key *root,
 	struct store_message *metas;
 	size_t meta_count, n = 0, uid_count;
 	uint32_t *uids = search_merge_uids(ev->arena, narrow, &uid_count);
-	if (store_messages_get(ev->store, ev->view->mailbox_id, uids,
-	                       uid_count, ev->arena, &metas, &meta_count,
+	if (store_messages_get(ev->store, ev->view->mailbox_id, uids, uid_count,
+	                       ev->arena, &metas, &meta_count,
 	                       &ev->error) != STORE_OK)
 		return SEARCH_EVAL_ERROR;
 	for (size_t i = 0; i < meta_count; i++) {

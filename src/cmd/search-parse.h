@@ -79,7 +79,7 @@ struct search_key {
 	uint32_t *found;       /* ascending UIDs whose indexed text holds
 	                          str: BODY/TEXT match, HEADER may */
 	size_t found_count;
-	uint32_t *unsure;      /* ascending UIDs the index can't speak for */
+	uint32_t *unsure; /* ascending UIDs the index can't speak for */
 	size_t unsure_count;
 };
 

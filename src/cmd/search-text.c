@@ -61,7 +61,7 @@ search_text_fold_header(struct search_text *st, struct str *out,
  * reduced to its text. */
 static void
 search_text_fold_leaf(struct search_text *st, struct str *out,
-                 const struct mime_part *part)
+                      const struct mime_part *part)
 {
 	const char *data = part->body;
 	size_t len = part->body_len;
@@ -97,7 +97,7 @@ search_text_fold_leaf(struct search_text *st, struct str *out,
  * text parts, and the header and text of enclosed messages. */
 void
 search_text_fold_body(struct search_text *st, struct str *out,
-                 const struct mime_part *part)
+                      const struct mime_part *part)
 {
 	if (str_failed(out))
 		return;
@@ -106,10 +106,9 @@ search_text_fold_body(struct search_text *st, struct str *out,
 			search_text_fold_body(st, out, &part->children[i]);
 	} else if (part->message != NULL) {
 		search_text_fold_header(st, out, part->message->header,
-		                   part->message->header_len);
+		                        part->message->header_len);
 		search_text_fold_body(st, out, part->message);
 	} else if (mime_part_is(part, "text", NULL)) {
 		search_text_fold_leaf(st, out, part);
 	}
 }
-

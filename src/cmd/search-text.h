@@ -28,13 +28,13 @@ void search_text_release(struct search_text *st, size_t keep);
 
 /* Appends the comparison form of a field's decoded value. */
 void search_text_fold_value(struct search_text *st, struct str *out,
-			    const struct header_field *field);
+                            const struct header_field *field);
 /* Appends "name:value\n" for each field of hdr, decoded and folded. */
 void search_text_fold_header(struct search_text *st, struct str *out,
-			     const char *hdr, size_t len);
+                             const char *hdr, size_t len);
 /* Appends the text parts under part (and the headers and text of
  * enclosed messages), each followed by "\n". */
 void search_text_fold_body(struct search_text *st, struct str *out,
-			   const struct mime_part *part);
+                           const struct mime_part *part);
 
 #endif

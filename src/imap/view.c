@@ -19,18 +19,18 @@ static const struct {
 	uint32_t flag;
 	const char *name;
 } view_system_flags[] = {
-	{ STORE_FLAG_ANSWERED, "\\Answered" }, { STORE_FLAG_FLAGGED, "\\Flagged" },
-	{ STORE_FLAG_DELETED, "\\Deleted" },   { STORE_FLAG_SEEN, "\\Seen" },
-	{ STORE_FLAG_DRAFT, "\\Draft" },
+    {STORE_FLAG_ANSWERED, "\\Answered"}, {STORE_FLAG_FLAGGED, "\\Flagged"},
+    {STORE_FLAG_DELETED, "\\Deleted"},   {STORE_FLAG_SEEN, "\\Seen"},
+    {STORE_FLAG_DRAFT, "\\Draft"},
 };
 
-#define VIEW_GROW(array, count, capacity)                                  \
-	do {                                                               \
-		if ((count) == (capacity)) {                               \
-			(capacity) = (capacity) < 16 ? 16 : (capacity) * 2; \
-			(array) = xrealloc((array),                        \
-					   (capacity) * sizeof(*(array))); \
-		}                                                          \
+#define VIEW_GROW(array, count, capacity)                                      \
+	do {                                                                   \
+		if ((count) == (capacity)) {                                   \
+			(capacity) = (capacity) < 16 ? 16 : (capacity)*2;      \
+			(array) =                                              \
+			    xrealloc((array), (capacity) * sizeof(*(array)));  \
+		}                                                              \
 	} while (0)
 
 const char *
@@ -58,18 +58,19 @@ view_note_keywords(struct mailbox_view *view, const char *set)
 		bool known = false;
 		for (size_t i = 0; i < view->mailbox_keyword_count && !known;
 		     i++) {
-			known = strlen(view->mailbox_keywords[i]) == len &&
-				memcmp(view->mailbox_keywords[i], set, len) == 0;
+			known =
+			    strlen(view->mailbox_keywords[i]) == len &&
+			    memcmp(view->mailbox_keywords[i], set, len) == 0;
 		}
 		if (!known && len > 0) {
 			VIEW_GROW(view->mailbox_keywords,
-				  view->mailbox_keyword_count,
-				  view->mailbox_keyword_capacity);
+			          view->mailbox_keyword_count,
+			          view->mailbox_keyword_capacity);
 			char *kw = xmalloc(len + 1);
 			memcpy(kw, set, len);
 			kw[len] = '\0';
 			view->mailbox_keywords[view->mailbox_keyword_count++] =
-				kw;
+			    kw;
 			added = true;
 		}
 		set += len;
@@ -85,7 +86,7 @@ view_send_flags(struct client *client)
 	struct mailbox_view *view = client->view;
 	struct str *out = &client->output;
 	str_append_cstr(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-			     "\\Draft");
+	                     "\\Draft");
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
 		str_printf(out, " %s", view->mailbox_keywords[i]);
 	str_append_cstr(out, ")\r\n");
@@ -94,7 +95,7 @@ view_send_flags(struct client *client)
 		return;
 	}
 	str_append_cstr(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
-			     "\\Deleted \\Seen \\Draft");
+	                     "\\Deleted \\Seen \\Draft");
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
 		str_printf(out, " %s", view->mailbox_keywords[i]);
 	str_append_cstr(out, " \\*)] Flags permitted\r\n");
@@ -102,7 +103,7 @@ view_send_flags(struct client *client)
 
 void
 view_write_flags(const struct client *client, const struct view_message *msg,
-		 struct str *out)
+                 struct str *out)
 {
 	const char *sep = "";
 	str_append_char(out, '(');
@@ -123,7 +124,7 @@ view_write_flags(const struct client *client, const struct view_message *msg,
 
 void
 view_set_flags(struct mailbox_view *view, struct view_message *msg,
-	       uint32_t flags, const char *keywords, uint64_t modseq)
+               uint32_t flags, const char *keywords, uint64_t modseq)
 {
 	msg->flags = flags;
 	msg->keywords = view_intern_keywords(view, keywords);
@@ -180,7 +181,7 @@ view_is_recent(const struct mailbox_view *view, uint32_t uid)
 /* Appends loaded messages; returns how many were new. */
 static size_t
 view_add_messages(struct mailbox_view *view, const struct store_message *msgs,
-		  size_t count, bool *new_keywords_r)
+                  size_t count, bool *new_keywords_r)
 {
 	size_t added = 0;
 	for (size_t i = 0; i < count; i++) {
@@ -212,12 +213,12 @@ view_claim_recent(struct client *client, const char **error_r)
 		return 0;
 	uint32_t first, end;
 	if (store_mailbox_claim_recent(client_store(client), view->mailbox_id,
-				       &first, &end, error_r) != STORE_OK)
+	                               &first, &end, error_r) != STORE_OK)
 		return -1;
 	for (size_t i = view_index_at_or_after(view, first);
 	     i < view->count && view->messages[i].uid < end; i++) {
 		VIEW_GROW(view->recent_uids, view->recent_count,
-			  view->recent_capacity);
+		          view->recent_capacity);
 		view->recent_uids[view->recent_count++] = view->messages[i].uid;
 	}
 	return 0;
@@ -225,7 +226,7 @@ view_claim_recent(struct client *client, const char **error_r)
 
 int
 view_open(struct client *client, const struct store_mailbox *mailbox,
-	  bool readonly, const char **error_r)
+          bool readonly, const char **error_r)
 {
 	struct mailbox_view *view = xcalloc(1, sizeof(*view));
 	view->mailbox_id = mailbox->id;
@@ -241,7 +242,7 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 	size_t count;
 	bool new_keywords = false;
 	if (store_messages_load(client_store(client), mailbox->id, 1, arena,
-				&msgs, &count, error_r) != STORE_OK ||
+	                        &msgs, &count, error_r) != STORE_OK ||
 	    (view_add_messages(view, msgs, count, &new_keywords), 0) ||
 	    view_claim_recent(client, error_r) < 0) {
 		arena_destroy(&arena);
@@ -260,20 +261,21 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 		for (size_t i = 0; i < view->count; i++) {
 			if (!(view->messages[i].flags & STORE_FLAG_SEEN)) {
 				str_printf(out,
-					   "* OK [UNSEEN %zu] First unseen\r\n",
-					   i + 1);
+				           "* OK [UNSEEN %zu] First unseen\r\n",
+				           i + 1);
 				break;
 			}
 		}
 	}
 	str_printf(out, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
-		   view->uidvalidity);
+	           view->uidvalidity);
 	str_printf(out, "* OK [UIDNEXT %u] Predicted next UID\r\n",
-		   view->uidnext);
+	           view->uidnext);
 	if (client_is_rev2(client)) {
 		/* RFC 9051 6.3.2: the LIST response names the mailbox. */
 		struct arena *tmp = arena_create(1024);
-		const char *wire = mailbox_name_to_client(tmp, view->name, true);
+		const char *wire =
+		    mailbox_name_to_client(tmp, view->name, true);
 		str_append_cstr(out, "* LIST () \"/\" ");
 		imap_write_astring(out, wire, strlen(wire), true);
 		str_append_cstr(out, "\r\n");
@@ -306,7 +308,7 @@ static void
 view_remove_index(struct mailbox_view *view, size_t i)
 {
 	memmove(&view->messages[i], &view->messages[i + 1],
-		(view->count - i - 1) * sizeof(view->messages[0]));
+	        (view->count - i - 1) * sizeof(view->messages[0]));
 	view->count--;
 }
 
@@ -314,7 +316,7 @@ view_remove_index(struct mailbox_view *view, size_t i)
  * were in the view (and, without allow, left there). */
 static size_t
 view_sync_expunges(struct client *client, const uint32_t *uids, size_t count,
-		   bool allow)
+                   bool allow)
 {
 	struct mailbox_view *view = client->view;
 	size_t present = 0;
@@ -333,7 +335,7 @@ view_sync_expunges(struct client *client, const uint32_t *uids, size_t count,
 
 static void
 view_send_fetch_flags(struct client *client, uint32_t seq,
-		      const struct view_message *msg)
+                      const struct view_message *msg)
 {
 	struct str *out = &client->output;
 	str_printf(out, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
@@ -343,7 +345,7 @@ view_send_fetch_flags(struct client *client, uint32_t seq,
 
 static void
 view_sync_flags(struct client *client, const struct store_message *msgs,
-		size_t count, bool *new_keywords)
+                size_t count, bool *new_keywords)
 {
 	struct mailbox_view *view = client->view;
 	for (size_t i = 0; i < count; i++) {
@@ -351,8 +353,8 @@ view_sync_flags(struct client *client, const struct store_message *msgs,
 		if (seq == 0)
 			continue;
 		struct view_message *m = &view->messages[seq - 1];
-		const char *kw = msgs[i].keywords != NULL ? msgs[i].keywords :
-							    "";
+		const char *kw =
+		    msgs[i].keywords != NULL ? msgs[i].keywords : "";
 		if (m->flags == msgs[i].flags && strcmp(m->keywords, kw) == 0) {
 			/* This session already reported it (its own STORE). */
 			m->modseq = msgs[i].modseq;
@@ -375,8 +377,8 @@ struct view_changes {
 	int64_t mailbox_id;
 	uint64_t since_modseq;
 	uint32_t since_uidnext;
-	bool gone;			/* the mailbox was deleted */
-	struct store_status status;	/* counters only */
+	bool gone;                  /* the mailbox was deleted */
+	struct store_status status; /* counters only */
 	uint32_t *expunged;
 	size_t expunged_count;
 	struct store_message *changed, *added;
@@ -413,10 +415,10 @@ view_share_end(void)
 
 static int
 view_changes_fetch(struct store *store, struct arena *arena,
-		   struct view_changes *ch, const char **error_r)
+                   struct view_changes *ch, const char **error_r)
 {
-	enum store_result r = store_mailbox_counters(store, ch->mailbox_id,
-						     &ch->status, error_r);
+	enum store_result r =
+	    store_mailbox_counters(store, ch->mailbox_id, &ch->status, error_r);
 	if (r == STORE_NOT_FOUND) {
 		ch->gone = true;
 		return 0;
@@ -426,16 +428,15 @@ view_changes_fetch(struct store *store, struct arena *arena,
 	if (ch->status.highestmodseq == ch->since_modseq &&
 	    ch->status.uidnext == ch->since_uidnext)
 		return 0;
-	if (store_messages_expunged_since(store, ch->mailbox_id,
-					  ch->since_modseq, arena,
-					  &ch->expunged, &ch->expunged_count,
-					  error_r) != STORE_OK ||
+	if (store_messages_expunged_since(
+	        store, ch->mailbox_id, ch->since_modseq, arena, &ch->expunged,
+	        &ch->expunged_count, error_r) != STORE_OK ||
 	    store_messages_changed(store, ch->mailbox_id, ch->since_modseq,
-				   ch->since_uidnext, arena, &ch->changed,
-				   &ch->changed_count, error_r) != STORE_OK ||
-	    store_messages_load(store, ch->mailbox_id, ch->since_uidnext,
-				arena, &ch->added, &ch->added_count,
-				error_r) != STORE_OK)
+	                           ch->since_uidnext, arena, &ch->changed,
+	                           &ch->changed_count, error_r) != STORE_OK ||
+	    store_messages_load(store, ch->mailbox_id, ch->since_uidnext, arena,
+	                        &ch->added, &ch->added_count,
+	                        error_r) != STORE_OK)
 		return -1;
 	return 0;
 }
@@ -443,12 +444,12 @@ view_changes_fetch(struct store *store, struct arena *arena,
 /* The changes since the view's point: shared, or fetched into local. */
 static const struct view_changes *
 view_changes_get(struct client *client, struct arena *arena,
-		 struct view_changes *local, const char **error_r)
+                 struct view_changes *local, const char **error_r)
 {
 	const struct mailbox_view *view = client->view;
-	struct view_changes key = { .mailbox_id = view->mailbox_id,
-				    .since_modseq = view->modseq,
-				    .since_uidnext = view->uidnext };
+	struct view_changes key = {.mailbox_id = view->mailbox_id,
+	                           .since_modseq = view->modseq,
+	                           .since_uidnext = view->uidnext};
 	if (view_share.active) {
 		for (size_t i = 0; i < view_share.count; i++) {
 			struct view_changes *c = &view_share.items[i];
@@ -459,11 +460,11 @@ view_changes_get(struct client *client, struct arena *arena,
 		}
 		if (view_share.count < VIEW_SHARE_MAX) {
 			struct view_changes *c =
-				&view_share.items[view_share.count];
+			    &view_share.items[view_share.count];
 			*c = key;
 			if (view_changes_fetch(client_store(client),
-					       view_share.arena, c,
-					       error_r) < 0)
+			                       view_share.arena, c,
+			                       error_r) < 0)
 				return NULL;
 			view_share.count++;
 			return c;
@@ -478,16 +479,16 @@ view_changes_get(struct client *client, struct arena *arena,
 /* Applies the changes to the view and queues the responses. */
 static int
 view_apply(struct client *client, const struct view_changes *ch,
-	   bool allow_expunge, const char **error_r)
+           bool allow_expunge, const char **error_r)
 {
 	struct mailbox_view *view = client->view;
 	bool new_keywords = false;
 	size_t pending = view_sync_expunges(client, ch->expunged,
-					    ch->expunged_count, allow_expunge);
+	                                    ch->expunged_count, allow_expunge);
 	view_sync_flags(client, ch->changed, ch->changed_count, &new_keywords);
 	size_t recent_before = view->recent_count;
-	size_t n = view_add_messages(view, ch->added, ch->added_count,
-				     &new_keywords);
+	size_t n =
+	    view_add_messages(view, ch->added, ch->added_count, &new_keywords);
 	if (n > 0 && view_claim_recent(client, error_r) < 0)
 		return -1;
 	if (new_keywords)
@@ -497,7 +498,7 @@ view_apply(struct client *client, const struct view_changes *ch,
 		if (!client_is_rev2(client) &&
 		    (n > 0 || view->recent_count != recent_before))
 			str_printf(&client->output, "* %zu RECENT\r\n",
-				   view->recent_count);
+			           view->recent_count);
 	}
 	/* With expunges held back, later syncs must look at them again. */
 	if (allow_expunge || pending == 0)
@@ -511,7 +512,7 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 	struct arena *arena = arena_create(4096);
 	struct view_changes local;
 	const struct view_changes *ch =
-		view_changes_get(client, arena, &local, error_r);
+	    view_changes_get(client, arena, &local, error_r);
 	int ret = -1;
 	if (ch == NULL)
 		goto out;
@@ -522,7 +523,7 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 		client_send(client, "* BYE Selected mailbox was deleted\r\n");
 		client->closing = true;
 	} else if (ch->status.highestmodseq != ch->since_modseq ||
-		   ch->status.uidnext != ch->since_uidnext) {
+	           ch->status.uidnext != ch->since_uidnext) {
 		ret = view_apply(client, ch, allow_expunge, error_r);
 	}
 out:
@@ -532,15 +533,15 @@ out:
 
 int
 view_resolve_set(const struct mailbox_view *view, struct arena *arena,
-		 const char *set_text, size_t set_len, bool uid,
-		 uint32_t **uids_r, size_t *count_r, const char **error_r)
+                 const char *set_text, size_t set_len, bool uid,
+                 uint32_t **uids_r, size_t *count_r, const char **error_r)
 {
 	*uids_r = NULL;
 	*count_r = 0;
 	if (set_len == 1 && set_text[0] == '$') {
 		/* RFC 5182: the saved result, restricted to what exists. */
-		uint32_t *uids = arena_new_array(arena, uint32_t,
-						 view->searchres_count + 1);
+		uint32_t *uids =
+		    arena_new_array(arena, uint32_t, view->searchres_count + 1);
 		size_t n = 0;
 		for (size_t i = 0; i < view->searchres_count; i++) {
 			if (view_seq_of_uid(view, view->searchres[i]) != 0)
@@ -552,23 +553,22 @@ view_resolve_set(const struct mailbox_view *view, struct arena *arena,
 	}
 	struct seqset set;
 	if (!seqset_parse(arena, set_text, set_len, VIEW_MAX_SET_RANGES,
-			  &set)) {
+	                  &set)) {
 		*error_r = "Invalid sequence set";
 		return -1;
 	}
-	uint32_t star = uid ? (view->count > 0 ?
-				       view->messages[view->count - 1].uid :
-				       0) :
-			      (uint32_t)view->count;
+	uint32_t star =
+	    uid ? (view->count > 0 ? view->messages[view->count - 1].uid : 0)
+	        : (uint32_t)view->count;
 	size_t words = (view->count + 63) / 64 + 1;
 	uint64_t *bits = arena_new_array(arena, uint64_t, words);
 	for (size_t i = 0; i < set.count; i++) {
 		struct seq_range range = set.ranges[i];
 		/* 4294967295 is a number, not '*', when written out. */
 		bool lo_star = range.lo == SEQSET_STAR &&
-			       !(range.numbers & SEQ_RANGE_LO_NUMBER);
+		               !(range.numbers & SEQ_RANGE_LO_NUMBER);
 		bool hi_star = range.hi == SEQSET_STAR &&
-			       !(range.numbers & SEQ_RANGE_HI_NUMBER);
+		               !(range.numbers & SEQ_RANGE_HI_NUMBER);
 		bool has_star = lo_star || hi_star;
 		if (lo_star)
 			range.lo = star;
@@ -584,9 +584,9 @@ view_resolve_set(const struct mailbox_view *view, struct arena *arena,
 		size_t first, end;
 		if (uid) {
 			first = view_index_at_or_after(view, range.lo);
-			end = range.hi == UINT32_MAX ?
-				      view->count :
-				      view_index_at_or_after(view, range.hi + 1);
+			end = range.hi == UINT32_MAX
+			          ? view->count
+			          : view_index_at_or_after(view, range.hi + 1);
 			if (end < first)
 				end = first;
 		} else {

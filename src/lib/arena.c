@@ -9,15 +9,15 @@
 
 struct arena_block {
 	struct arena_block *next; /* older block, NULL for the first */
-	size_t size;		  /* usable bytes in data[] */
-	size_t used;		  /* bytes handed out from data[] */
+	size_t size;              /* usable bytes in data[] */
+	size_t used;              /* bytes handed out from data[] */
 	max_align_t data[];
 };
 
 struct arena {
-	struct arena_block *head; /* current block */
+	struct arena_block *head;  /* current block */
 	struct arena_block *first; /* kept across arena_clear() */
-	size_t total;		  /* bytes in all blocks */
+	size_t total;              /* bytes in all blocks */
 };
 
 static struct arena_block *

@@ -24,14 +24,14 @@ void *arena_memdup(struct arena *arena, const void *data, size_t size);
 char *arena_strndup(struct arena *arena, const char *s, size_t len);
 char *arena_strdup(struct arena *arena, const char *s);
 char *arena_printf(struct arena *arena, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Bytes currently held, for limits and benchmarks. */
 size_t arena_used(const struct arena *arena);
 
 #define arena_new(arena, type) ((type *)arena_alloc((arena), sizeof(type)))
-#define arena_new_array(arena, type, n) \
+#define arena_new_array(arena, type, n)                                        \
 	((type *)arena_alloc((arena), sizeof(type) * (n)))
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 static const char base64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int
 base64_value(char c)
@@ -22,8 +22,7 @@ base64_value(char c)
 }
 
 bool
-base64_decode(const char *in, size_t len, unsigned char *out,
-	      size_t *out_len_r)
+base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len_r)
 {
 	size_t o = 0;
 	if (len % 4 != 0)
@@ -41,7 +40,7 @@ base64_decode(const char *in, size_t len, unsigned char *out,
 			}
 		}
 		uint32_t n = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		             (uint32_t)v[2] << 6 | (uint32_t)v[3];
 		out[o++] = (unsigned char)(n >> 16);
 		if (pad < 2)
 			out[o++] = (unsigned char)(n >> 8);

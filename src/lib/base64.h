@@ -15,7 +15,7 @@ base64_decoded_max(size_t len)
 	return len / 4 * 3 + 3;
 }
 bool base64_decode(const char *in, size_t len, unsigned char *out,
-		   size_t *out_len_r);
+                   size_t *out_len_r);
 /* out needs 4 * ((len + 2) / 3) + 1 bytes; NUL-terminated. */
 void base64_encode(const unsigned char *in, size_t len, char *out);
 

@@ -12,11 +12,11 @@
  * hold NULs itself.  Heap-backed; str_free() releases it.
  */
 struct str {
-	char *data;	/* NULL until the first append */
-	size_t len;	/* bytes used, excluding the trailing NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* appends past this many bytes fail */
-	bool overflow;	/* set once an append did not fit */
+	char *data;    /* NULL until the first append */
+	size_t len;    /* bytes used, excluding the trailing NUL */
+	size_t cap;    /* bytes allocated */
+	size_t max;    /* appends past this many bytes fail */
+	bool overflow; /* set once an append did not fit */
 };
 
 void str_init(struct str *s, size_t max);
@@ -30,9 +30,9 @@ void str_append(struct str *s, const void *data, size_t len);
 void str_append_cstr(struct str *s, const char *cstr);
 void str_append_char(struct str *s, char c);
 void str_printf(struct str *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void str_vprintf(struct str *s, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Removes the first n bytes. */
 void str_consume(struct str *s, size_t n);
 

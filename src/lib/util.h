@@ -8,14 +8,15 @@
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Always-on assertion: a failed one is our bug, so we stop. */
-#define i_assert(expr)                                                   \
-	do {                                                             \
-		if (!(expr))                                             \
-			fatal("assertion failed: %s (%s:%d)", #expr,     \
-			      __FILE__, __LINE__);                       \
+#define i_assert(expr)                                                         \
+	do {                                                                   \
+		if (!(expr))                                                   \
+			fatal("assertion failed: %s (%s:%d)", #expr, __FILE__, \
+			      __LINE__);                                       \
 	} while (0)
 
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 /* Allocation that aborts on failure (inputs are bounded; OOM is a bug). */
 void *xmalloc(size_t size);

@@ -9,8 +9,8 @@
 
 struct hub_worker {
 	int event_fd;
-	size_t count;			/* ids queued */
-	bool overflow;			/* some ids were dropped */
+	size_t count;  /* ids queued */
+	bool overflow; /* some ids were dropped */
 	int64_t ids[HUB_QUEUE_MAX];
 };
 

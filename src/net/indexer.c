@@ -29,12 +29,12 @@
 
 static struct {
 	pthread_t thread;
-	int event_fd;		/* wakes the thread */
+	int event_fd; /* wakes the thread */
 	atomic_bool stopping;
 	atomic_uint_fast64_t last_change_ms; /* of the last indexer_wake() */
 	struct store *store;
 	bool running;
-} indexer = { .event_fd = -1 };
+} indexer = {.event_fd = -1};
 
 /* Indexes while changes pause (or have waited too long).  Returns how
  * long to wait before looking again, or -1 once the backlog is empty. */
@@ -50,7 +50,7 @@ indexer_work(uint64_t *backlog_since_ms)
 		    now - *backlog_since_ms < INDEXER_MAX_LAG_MS)
 			return (int)(INDEXER_QUIET_MS - quiet);
 		if (store_index_pending(indexer.store, INDEXER_BATCH, &done,
-					&error) != STORE_OK) {
+		                        &error) != STORE_OK) {
 			log_error("indexer: %s", error);
 			return INDEXER_POLL_MS;
 		}
@@ -69,7 +69,7 @@ indexer_main(void *arg)
 		int wait_ms = indexer_work(&backlog_since_ms);
 		if (wait_ms < 0)
 			wait_ms = INDEXER_POLL_MS;
-		struct pollfd pfd = { .fd = indexer.event_fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = indexer.event_fd, .events = POLLIN};
 		if (poll(&pfd, 1, wait_ms) > 0) {
 			uint64_t value;
 			(void)!read(indexer.event_fd, &value, sizeof(value));

@@ -12,8 +12,8 @@
 struct loop {
 	int epoll_fd;
 	bool stopping;
-	unsigned tick_interval_ms;	/* 0: no tick */
-	uint64_t next_tick_ms;		/* monotonic time of the next tick */
+	unsigned tick_interval_ms; /* 0: no tick */
+	uint64_t next_tick_ms;     /* monotonic time of the next tick */
 	loop_tick_cb *tick;
 	void *tick_context;
 	loop_tick_cb *after_batch;
@@ -44,7 +44,7 @@ loop_destroy(struct loop **loop_p)
 int
 loop_io_add(struct loop *loop, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = {.events = events, .data.ptr = io};
 	io->events = events;
 	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, io->fd, &ev);
 }
@@ -54,7 +54,7 @@ loop_io_update(struct loop *loop, struct loop_io *io, uint32_t events)
 {
 	if (io->events == events)
 		return 0;
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = {.events = events, .data.ptr = io};
 	io->events = events;
 	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, io->fd, &ev);
 }
@@ -67,7 +67,7 @@ loop_io_remove(struct loop *loop, struct loop_io *io)
 
 void
 loop_set_tick(struct loop *loop, unsigned interval_ms, loop_tick_cb *tick,
-	      void *context)
+              void *context)
 {
 	loop->tick_interval_ms = interval_ms;
 	loop->tick = tick;
@@ -100,7 +100,7 @@ loop_run(struct loop *loop)
 	loop->stopping = false;
 	while (!loop->stopping) {
 		int n = epoll_wait(loop->epoll_fd, events, LOOP_MAX_EVENTS,
-				   loop_timeout_ms(loop));
+		                   loop_timeout_ms(loop));
 		if (n < 0 && errno != EINTR)
 			fatal("epoll_wait: %m");
 		for (int i = 0; i < n && !loop->stopping; i++) {

@@ -17,7 +17,7 @@ typedef void loop_tick_cb(void *context);
 
 struct loop_io {
 	int fd;
-	uint32_t events;	/* EPOLLIN/EPOLLOUT currently asked for */
+	uint32_t events; /* EPOLLIN/EPOLLOUT currently asked for */
 	loop_io_cb *callback;
 	void *context;
 };
@@ -32,13 +32,13 @@ int loop_io_update(struct loop *loop, struct loop_io *io, uint32_t events);
 void loop_io_remove(struct loop *loop, struct loop_io *io);
 
 /* Calls tick every interval_ms (roughly) for timeouts. */
-void loop_set_tick(struct loop *loop, unsigned interval_ms,
-		   loop_tick_cb *tick, void *context);
+void loop_set_tick(struct loop *loop, unsigned interval_ms, loop_tick_cb *tick,
+                   void *context);
 /* Calls after after every batch of events: the place to free objects
  * whose destruction was deferred so that no later event in the same batch
  * sees freed memory. */
 void loop_set_after_batch(struct loop *loop, loop_tick_cb *after,
-			  void *context);
+                          void *context);
 /* Runs until loop_stop() is called from a callback on this thread. */
 void loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);

@@ -45,8 +45,8 @@ listen_socket(const struct listen_spec *spec, const char **error_r)
 		*error_r = "listen address must be a numeric IP address";
 		return -1;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	int fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*error_r = strerror(errno);
 		return -1;
@@ -54,8 +54,7 @@ listen_socket(const struct listen_spec *spec, const char **error_r)
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    listen(fd, 1024) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
 		*error_r = strerror(errno);
 		close(fd);
 		return -1;
@@ -88,18 +87,18 @@ worker_accept(struct loop_io *io, uint32_t events)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept failed: %s", strerror(errno));
 			return;
 		}
-		unsigned per_worker = worker->config->max_clients /
-				      worker->config->worker_count;
+		unsigned per_worker =
+		    worker->config->max_clients / worker->config->worker_count;
 		if (worker->client_count >= per_worker) {
 			static const char bye[] =
-				"* BYE [UNAVAILABLE] Too many connections\r\n";
+			    "* BYE [UNAVAILABLE] Too many connections\r\n";
 			(void)!write(fd, bye, sizeof(bye) - 1);
 			close(fd);
 			continue;
@@ -269,7 +268,7 @@ worker_main(void *arg)
 
 static int
 worker_init(struct worker *worker, const struct server_config *config,
-	    unsigned index, const char **error_r)
+            unsigned index, const char **error_r)
 {
 	worker->index = index;
 	worker->config = config;
@@ -282,9 +281,8 @@ worker_init(struct worker *worker, const struct server_config *config,
 		*error_r = strerror(errno);
 		return -1;
 	}
-	worker->event_io = (struct loop_io){ .fd = efd,
-					     .callback = worker_event,
-					     .context = worker };
+	worker->event_io = (struct loop_io){
+	    .fd = efd, .callback = worker_event, .context = worker};
 	loop_io_add(worker->loop, &worker->event_io, EPOLLIN);
 	worker->hub_slot = hub_register_worker(efd);
 	for (size_t i = 0; i < config->listen_count; i++) {
@@ -292,8 +290,7 @@ worker_init(struct worker *worker, const struct server_config *config,
 		if (fd < 0)
 			return -1;
 		worker->listen_io[i] = (struct loop_io){
-			.fd = fd, .callback = worker_accept, .context = worker
-		};
+		    .fd = fd, .callback = worker_accept, .context = worker};
 		loop_io_add(worker->loop, &worker->listen_io[i], EPOLLIN);
 		worker->listen_count++;
 	}
@@ -301,10 +298,10 @@ worker_init(struct worker *worker, const struct server_config *config,
 		int fd = notify_listen(config->data_dir, error_r);
 		if (fd < 0)
 			return -1;
-		worker->notify_io = (struct loop_io){
-			.fd = fd, .callback = worker_notify_socket,
-			.context = worker
-		};
+		worker->notify_io =
+		    (struct loop_io){.fd = fd,
+		                     .callback = worker_notify_socket,
+		                     .context = worker};
 		loop_io_add(worker->loop, &worker->notify_io, EPOLLIN);
 		worker->has_notify = true;
 	}
@@ -358,10 +355,10 @@ server_run(const struct server_config *config)
 	}
 	for (unsigned i = 0; i < count; i++, started++)
 		pthread_create(&workers[i].thread, NULL, worker_main,
-			       &workers[i]);
+		               &workers[i]);
 	for (size_t i = 0; i < config->listen_count; i++)
 		log_info("listening on %s port %u", config->listen[i].host,
-			 config->listen[i].port);
+		         config->listen[i].port);
 
 	int sig;
 	do {

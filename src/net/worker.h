@@ -14,7 +14,7 @@ struct store;
 #define SERVER_MAX_LISTEN 16
 
 struct listen_spec {
-	char host[64];		/* numeric IPv4 or IPv6 address */
+	char host[64]; /* numeric IPv4 or IPv6 address */
 	uint16_t port;
 };
 
@@ -22,10 +22,10 @@ struct server_config {
 	const char *data_dir;
 	struct listen_spec listen[SERVER_MAX_LISTEN];
 	size_t listen_count;
-	unsigned worker_count;		/* threads; default: one per core */
-	unsigned login_timeout_s;	/* before authentication */
-	unsigned idle_timeout_s;	/* after; RFC 9051 5.4: >= 30 min */
-	unsigned max_clients;		/* per server; refuse above */
+	unsigned worker_count;    /* threads; default: one per core */
+	unsigned login_timeout_s; /* before authentication */
+	unsigned idle_timeout_s;  /* after; RFC 9051 5.4: >= 30 min */
+	unsigned max_clients;     /* per server; refuse above */
 };
 
 /*
@@ -40,14 +40,14 @@ struct worker {
 	const struct server_config *config;
 	struct loop *loop;
 	struct store *store;
-	struct loop_io event_io;	/* eventfd: hub notices and stop */
+	struct loop_io event_io; /* eventfd: hub notices and stop */
 	unsigned hub_slot;
 	struct loop_io listen_io[SERVER_MAX_LISTEN];
 	size_t listen_count;
-	struct loop_io notify_io;	/* DATA/notify.sock, worker 0 only */
+	struct loop_io notify_io; /* DATA/notify.sock, worker 0 only */
 	bool has_notify;
-	struct client *oldest, *newest;	/* by last activity */
-	struct client *graveyard;	/* destroyed, freed after the batch */
+	struct client *oldest, *newest; /* by last activity */
+	struct client *graveyard;       /* destroyed, freed after the batch */
 	size_t client_count;
 	bool stopping;
 	uint64_t next_client_id;

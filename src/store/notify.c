@@ -16,7 +16,7 @@ notify_address(const char *data_dir, struct sockaddr_un *sun)
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
 	int n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s",
-			 data_dir, NOTIFY_SOCKET_NAME);
+	                 data_dir, NOTIFY_SOCKET_NAME);
 	return n > 0 && (size_t)n < sizeof(sun->sun_path) ? 0 : -1;
 }
 
@@ -33,7 +33,7 @@ notify_send(const char *data_dir, int64_t mailbox_id)
 	int n = snprintf(msg, sizeof(msg), "%" PRId64, mailbox_id);
 	/* Errors (no server, queue full) are fine: the server also polls. */
 	(void)sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&sun,
-		     sizeof(sun));
+	             sizeof(sun));
 	close(fd);
 }
 

@@ -13,9 +13,9 @@
 #include "util.h"
 
 struct password_cache_entry {
-	unsigned char key_digest[32];	/* SHA-256 of the stored hash */
-	unsigned char mac[32];		/* HMAC of the password */
-	time_t expires;			/* 0: empty */
+	unsigned char key_digest[32]; /* SHA-256 of the stored hash */
+	unsigned char mac[32];        /* HMAC of the password */
+	time_t expires;               /* 0: empty */
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,12 +32,12 @@ password_cache_init(void)
 
 static void
 password_cache_digests(const char *stored_hash, const char *password,
-		       unsigned char key_digest[32], unsigned char mac[32])
+                       unsigned char key_digest[32], unsigned char mac[32])
 {
 	unsigned int len = 32;
 	pthread_once(&cache_once, password_cache_init);
 	EVP_Digest(stored_hash, strlen(stored_hash), key_digest, &len,
-		   EVP_sha256(), NULL);
+	           EVP_sha256(), NULL);
 	/* The MAC also covers the stored hash, so an entry can't vouch for
 	 * the same password under another user. */
 	unsigned char input[32 + PASSWORD_MAX_LEN];
@@ -45,7 +45,7 @@ password_cache_digests(const char *stored_hash, const char *password,
 	memcpy(input, key_digest, 32);
 	memcpy(input + 32, password, password_len);
 	if (HMAC(EVP_sha256(), cache_secret, sizeof(cache_secret), input,
-		 32 + password_len, mac, &len) == NULL)
+	         32 + password_len, mac, &len) == NULL)
 		fatal("HMAC failed");
 	secure_zero(input, sizeof(input));
 }
@@ -67,8 +67,8 @@ password_cache_check(const char *stored_hash, const char *password)
 	pthread_mutex_lock(&cache_lock);
 	struct password_cache_entry *e = password_cache_slot(key_digest);
 	bool hit = e->expires > now &&
-		   CRYPTO_memcmp(e->key_digest, key_digest, 32) == 0 &&
-		   CRYPTO_memcmp(e->mac, mac, 32) == 0;
+	           CRYPTO_memcmp(e->key_digest, key_digest, 32) == 0 &&
+	           CRYPTO_memcmp(e->mac, mac, 32) == 0;
 	pthread_mutex_unlock(&cache_lock);
 	secure_zero(mac, sizeof(mac));
 	return hit;

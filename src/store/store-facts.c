@@ -146,8 +146,8 @@ facts_match_query(struct str *q, enum store_text_field field,
 /* Runs one UID query (bound to mailbox_id, and match if non-NULL). */
 static enum store_result
 facts_uid_query(struct store *store, enum store_stmt id, int64_t mailbox_id,
-                const struct str *match, struct arena *arena,
-                uint32_t **uids_r, size_t *count_r)
+                const struct str *match, struct arena *arena, uint32_t **uids_r,
+                size_t *count_r)
 {
 	sqlite3_stmt *stmt = store_stmt(store, id);
 	if (stmt == NULL)
@@ -215,8 +215,8 @@ facts_pending_list(struct store *store, size_t max, struct arena *arena,
 	sqlite3_stmt *stmt = store_stmt(store, STMT_FACTS_PENDING);
 	if (stmt == NULL)
 		return STORE_ERROR;
-	struct facts_pending *list = arena_new_array(arena, struct facts_pending,
-	                                             max);
+	struct facts_pending *list =
+	    arena_new_array(arena, struct facts_pending, max);
 	size_t n = 0;
 	int rc;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
@@ -278,7 +278,8 @@ store_index_pending(struct store *store, size_t max, size_t *indexed_r,
 	struct arena *arena = arena_create(65536);
 	struct facts_pending *list;
 	size_t n;
-	enum store_result ret = facts_pending_list(store, max, arena, &list, &n);
+	enum store_result ret =
+	    facts_pending_list(store, max, arena, &list, &n);
 	for (size_t i = 0; i < n && ret == STORE_OK; i++)
 		facts_pending_build(store, arena, &list[i]);
 	/* One transaction for the batch: FTS5 writes one segment for it,

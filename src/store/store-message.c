@@ -257,8 +257,8 @@ store_append_install(struct store *store,
  */
 static enum store_result
 store_append_recheck(struct store *store,
-                     const struct store_append_request *requests,
-                     size_t count, struct store_append_item *items)
+                     const struct store_append_request *requests, size_t count,
+                     struct store_append_item *items)
 {
 	const char *op;
 	for (size_t i = 0; i < count; i++) {

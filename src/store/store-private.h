@@ -91,7 +91,7 @@ struct store {
 	 * and removed by store_gc_run() after the commit. */
 	char (*gc_ids)[BLOB_ID_LEN + 1];
 	size_t gc_count, gc_capacity;
-	char error[512]; /* the message *error_r points to */
+	char error[512];   /* the message *error_r points to */
 	bool write_locked; /* holds the process's writer mutex */
 };
 
@@ -151,11 +151,9 @@ void store_gc_add(struct store *store, const char *blob_id);
  * drops them with the body. */
 void store_facts_prepare(struct arena *arena, const void *data, size_t len,
                          struct store_body_facts *facts_r);
-enum store_result store_facts_insert(struct store *store,
-                                     const char *blob_id,
+enum store_result store_facts_insert(struct store *store, const char *blob_id,
                                      const struct store_body_facts *facts);
-enum store_result store_facts_delete(struct store *store,
-                                     const char *blob_id);
+enum store_result store_facts_delete(struct store *store, const char *blob_id);
 void store_gc_run(struct store *store);
 void store_gc_forget(struct store *store);
 

@@ -129,9 +129,8 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
                                "WHERE id = ?1 AND indexed = 0",
     [STMT_FACTS_GET] = "SELECT envelope, body, bodystructure, indexed "
                        "FROM blob_facts WHERE blob_id = ?1",
-    [STMT_FACTS_TEXT_DELETE] =
-        "DELETE FROM blob_text WHERE rowid = "
-        "(SELECT id FROM blob_facts WHERE blob_id = ?1)",
+    [STMT_FACTS_TEXT_DELETE] = "DELETE FROM blob_text WHERE rowid = "
+                               "(SELECT id FROM blob_facts WHERE blob_id = ?1)",
     [STMT_FACTS_DELETE] = "DELETE FROM blob_facts WHERE blob_id = ?1",
     /* Driven from the index's matches (CROSS JOIN fixes the order, and
      * +mailbox_id keeps the planner on messages_blob): the cost follows
@@ -423,8 +422,7 @@ store_gc_one(struct store *store, const char *id)
 	enum store_result ret = STORE_OK;
 	if (rc == SQLITE_DONE && store_facts_delete(store, id) != STORE_OK)
 		ret = STORE_ERROR;
-	else if (rc == SQLITE_DONE &&
-	         blob_remove(store->data_dir, id, &op) < 0)
+	else if (rc == SQLITE_DONE && blob_remove(store->data_dir, id, &op) < 0)
 		ret = store_fail(store, STORE_ERROR, "%s: %s", op,
 		                 strerror(errno));
 	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)

@@ -36,10 +36,10 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "miss then hit", test_miss_then_hit },
-		{ "wrong password misses", test_wrong_password_misses },
-		{ "changed hash misses", test_changed_hash_misses },
+	    {"miss then hit", test_miss_then_hit},
+	    {"wrong password misses", test_wrong_password_misses},
+	    {"changed hash misses", test_changed_hash_misses},
 	};
 	return test_run("password-cache", cases,
-			sizeof(cases) / sizeof(cases[0]));
+	                sizeof(cases) / sizeof(cases[0]));
 }

@@ -28,9 +28,9 @@ check_counts(struct store *store, int64_t mailbox)
 	struct store_status st;
 	const char *error;
 	test_assert(store_messages_load(store, mailbox, 1, arena, &msgs, &n,
-					&error) == STORE_OK);
+	                                &error) == STORE_OK);
 	test_assert(store_mailbox_status(store, mailbox, &st, &error) ==
-		    STORE_OK);
+	            STORE_OK);
 	uint32_t unseen = 0, deleted = 0;
 	uint64_t size = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -51,7 +51,7 @@ test_counts_follow_changes(void)
 	struct store *store;
 	const char *error;
 	casella_strlcpy(test_dir, "/tmp/casella-counts-XXXXXX",
-			sizeof(test_dir));
+	                sizeof(test_dir));
 	if (mkdtemp(test_dir) == NULL)
 		fatal("mkdtemp: %s", strerror(errno));
 	if (store_open(test_dir, &store, &error) != STORE_OK ||
@@ -62,55 +62,56 @@ test_counts_follow_changes(void)
 	struct store_mailbox inbox;
 	test_assert(store_user_lookup(store, "u", &user, &error) == STORE_OK);
 	test_assert(store_mailbox_find(store, user, "INBOX", arena, &inbox,
-				       &error) == STORE_OK);
+	                               &error) == STORE_OK);
 	test_assert(store_mailbox_create(store, user, "Other", 0, &other,
-					 &error) == STORE_OK);
+	                                 &error) == STORE_OK);
 	check_counts(store, inbox.id);
 
 	struct store_append_request req[3];
-	const char *bodies[3] = { "a\r\n", "bb\r\n", "ccc\r\n" };
+	const char *bodies[3] = {"a\r\n", "bb\r\n", "ccc\r\n"};
 	for (int i = 0; i < 3; i++)
 		req[i] = (struct store_append_request){
-			.data = bodies[i], .len = strlen(bodies[i]),
-			.flags = i == 0 ? STORE_FLAG_SEEN : 0, .keywords = "" };
+		    .data = bodies[i],
+		    .len = strlen(bodies[i]),
+		    .flags = i == 0 ? STORE_FLAG_SEEN : 0,
+		    .keywords = ""};
 	uint32_t uids[3], uidv;
 	test_assert(store_append(store, inbox.id, req, 3, uids, &uidv,
-				 &error) == STORE_OK);
+	                         &error) == STORE_OK);
 	check_counts(store, inbox.id);
 
 	struct store_message *changed;
 	uint32_t *failed, *src, *dst, *expunged;
 	size_t cn, fn, copied, en;
-	test_assert(store_flags_update(store, inbox.id, uids, 3,
-				       STORE_FLAGS_ADD,
-				       STORE_FLAG_DELETED | STORE_FLAG_SEEN, "",
-				       0, arena, &changed, &cn, &failed, &fn,
-				       &error) == STORE_OK);
+	test_assert(store_flags_update(
+	                store, inbox.id, uids, 3, STORE_FLAGS_ADD,
+	                STORE_FLAG_DELETED | STORE_FLAG_SEEN, "", 0, arena,
+	                &changed, &cn, &failed, &fn, &error) == STORE_OK);
 	check_counts(store, inbox.id);
 	test_assert(store_flags_update(store, inbox.id, &uids[1], 1,
-				       STORE_FLAGS_REPLACE, 0, "", 0, arena,
-				       &changed, &cn, &failed, &fn,
-				       &error) == STORE_OK);
+	                               STORE_FLAGS_REPLACE, 0, "", 0, arena,
+	                               &changed, &cn, &failed, &fn,
+	                               &error) == STORE_OK);
 	check_counts(store, inbox.id);
 	test_assert(store_messages_copy(store, inbox.id, uids, 2, other, false,
-					arena, &src, &dst, &copied, &uidv,
-					&error) == STORE_OK);
+	                                arena, &src, &dst, &copied, &uidv,
+	                                &error) == STORE_OK);
 	check_counts(store, other);
 	test_assert(store_messages_copy(store, inbox.id, &uids[2], 1, other,
-					true, arena, &src, &dst, &copied, &uidv,
-					&error) == STORE_OK);
+	                                true, arena, &src, &dst, &copied, &uidv,
+	                                &error) == STORE_OK);
 	check_counts(store, inbox.id);
 	check_counts(store, other);
 	test_assert(store_expunge(store, other, NULL, 0, arena, &expunged, &en,
-				  &error) == STORE_OK);
+	                          &error) == STORE_OK);
 	check_counts(store, other);
 	/* INBOX rename moves the messages: both sides recounted. */
 	test_assert(store_mailbox_rename(store, user, "INBOX", "Old", &error) ==
-		    STORE_OK);
+	            STORE_OK);
 	check_counts(store, inbox.id);
 	struct store_mailbox old;
 	test_assert(store_mailbox_find(store, user, "Old", arena, &old,
-				       &error) == STORE_OK);
+	                               &error) == STORE_OK);
 	check_counts(store, old.id);
 	arena_destroy(&arena);
 	store_close(&store);
@@ -121,8 +122,8 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "counts follow changes", test_counts_follow_changes },
+	    {"counts follow changes", test_counts_follow_changes},
 	};
 	return test_run("store-counts", cases,
-			sizeof(cases) / sizeof(cases[0]));
+	                sizeof(cases) / sizeof(cases[0]));
 }

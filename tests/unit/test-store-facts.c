@@ -23,16 +23,16 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
  * are marked as not fully indexed. */
 static void
 test_builder(struct arena *arena, const char *data, size_t len,
-	     struct store_body_facts *facts_r)
+             struct store_body_facts *facts_r)
 {
 	char *copy = arena_strndup(arena, data, len);
 	char *split = strstr(copy, "\n\n");
 	facts_r->envelope = arena_printf(arena, "(env %zu)", len);
 	facts_r->bodystructure = "(\"text\" \"plain\")";
 	facts_r->body = "(\"text\" \"plain\")";
-	facts_r->header_text = split != NULL ? arena_strndup(arena, copy,
-							  (size_t)(split - copy)) :
-					       copy;
+	facts_r->header_text =
+	    split != NULL ? arena_strndup(arena, copy, (size_t)(split - copy))
+	                  : copy;
 	facts_r->body_text = split != NULL ? split + 2 : "";
 	facts_r->indexed = strstr(copy, "NOIDX") == NULL;
 }
@@ -43,7 +43,7 @@ start(int64_t *inbox_r, int64_t *other_r)
 	struct store *store;
 	const char *error;
 	casella_strlcpy(test_dir, "/tmp/casella-facts-XXXXXX",
-			sizeof(test_dir));
+	                sizeof(test_dir));
 	if (mkdtemp(test_dir) == NULL)
 		fatal("mkdtemp: %s", strerror(errno));
 	if (store_open(test_dir, &store, &error) != STORE_OK ||
@@ -54,9 +54,9 @@ start(int64_t *inbox_r, int64_t *other_r)
 	struct store_mailbox mb;
 	if (store_user_lookup(store, "u", &uid, &error) != STORE_OK ||
 	    store_mailbox_find(store, uid, "INBOX", arena, &mb, &error) !=
-		    STORE_OK ||
+	        STORE_OK ||
 	    store_mailbox_create(store, uid, "Other", 0, other_r, &error) !=
-		    STORE_OK)
+	        STORE_OK)
 		fatal("setup: %s", error);
 	*inbox_r = mb.id;
 	arena_destroy(&arena);
@@ -77,22 +77,21 @@ index_all(struct store *store)
 	size_t done;
 	const char *error;
 	test_assert(store_index_pending(store, 1000, &done, &error) ==
-		    STORE_OK);
+	            STORE_OK);
 	test_assert(store_index_pending(store, 1000, &done, &error) ==
-			    STORE_OK &&
-		    done == 0);
+	                STORE_OK &&
+	            done == 0);
 }
 
 static uint32_t
 append(struct store *store, int64_t mailbox, const char *text)
 {
-	struct store_append_request req = { .data = text,
-					    .len = strlen(text),
-					    .keywords = "" };
+	struct store_append_request req = {
+	    .data = text, .len = strlen(text), .keywords = ""};
 	uint32_t uid, uidvalidity;
 	const char *error;
-	if (store_append(store, mailbox, &req, 1, &uid, &uidvalidity,
-			 &error) != STORE_OK)
+	if (store_append(store, mailbox, &req, 1, &uid, &uidvalidity, &error) !=
+	    STORE_OK)
 		fatal("append: %s", error);
 	return uid;
 }
@@ -100,16 +99,15 @@ append(struct store *store, int64_t mailbox, const char *text)
 /* Found and unsure UIDs, merged ascending, into a static buffer. */
 static size_t
 candidates(struct store *store, int64_t mailbox, enum store_text_field f,
-	   const char *needle, uint32_t **uids_r)
+           const char *needle, uint32_t **uids_r)
 {
 	struct arena *arena = arena_create(1024);
 	bool usable;
 	size_t found_n, unsure_n;
 	uint32_t *found, *unsure;
 	const char *error;
-	if (store_text_search(store, mailbox, f, needle, arena, &usable,
-			      &found, &found_n, &unsure, &unsure_n,
-			      &error) != STORE_OK)
+	if (store_text_search(store, mailbox, f, needle, arena, &usable, &found,
+	                      &found_n, &unsure, &unsure_n, &error) != STORE_OK)
 		fatal("search: %s", error);
 	test_assert(usable);
 	static uint32_t merged[64];
@@ -138,25 +136,26 @@ test_facts_stored_and_shared(void)
 	size_t n;
 	const char *error;
 	test_assert(store_messages_load(store, inbox, 1, arena, &msgs, &n,
-					&error) == STORE_OK && n == 1);
+	                                &error) == STORE_OK &&
+	            n == 1);
 	struct store_body_facts facts;
 	test_assert(store_body_facts_get(store, msgs[0].blob_id, arena, &facts,
-					 &error) == STORE_OK);
+	                                 &error) == STORE_OK);
 	test_assert(strcmp(facts.envelope, "(env 25)") == 0);
 	test_assert(!facts.indexed); /* not yet: the indexer does that */
 	index_all(store);
 	test_assert(store_body_facts_get(store, msgs[0].blob_id, arena, &facts,
-					 &error) == STORE_OK &&
-		    facts.indexed);
+	                                 &error) == STORE_OK &&
+	            facts.indexed);
 	/* A copy shares the body and so its facts. */
 	uint32_t *src, *dst, uidv;
 	size_t copied;
 	test_assert(store_messages_copy(store, inbox, &msgs[0].uid, 1, other,
-					false, arena, &src, &dst, &copied,
-					&uidv, &error) == STORE_OK);
+	                                false, arena, &src, &dst, &copied,
+	                                &uidv, &error) == STORE_OK);
 	uint32_t *uids;
-	test_assert(candidates(store, other, STORE_TEXT_BODY, "world",
-			       &uids) == 1);
+	test_assert(candidates(store, other, STORE_TEXT_BODY, "world", &uids) ==
+	            1);
 	arena_destroy(&arena);
 	finish(&store);
 	store_set_facts_builder(NULL);
@@ -203,9 +202,9 @@ test_text_candidates(void)
 	uint32_t *unsure;
 	size_t unsure_n;
 	test_assert(store_text_search(store, inbox, STORE_TEXT_ANY, "re", arena,
-				      &usable, &uids, &count, &unsure,
-				      &unsure_n, &error) == STORE_OK &&
-		    !usable);
+	                              &usable, &uids, &count, &unsure,
+	                              &unsure_n, &error) == STORE_OK &&
+	            !usable);
 	arena_destroy(&arena);
 	finish(&store);
 	store_set_facts_builder(NULL);
@@ -226,24 +225,26 @@ test_facts_removed_with_body(void)
 	size_t n;
 	const char *error;
 	test_assert(store_messages_load(store, inbox, 1, arena, &msgs, &n,
-					&error) == STORE_OK && n == 1);
+	                                &error) == STORE_OK &&
+	            n == 1);
 	const char *blob = arena_strdup(arena, msgs[0].blob_id);
 	uint32_t flags_uid = uid;
 	struct store_message *changed;
 	size_t changed_n, failed_n;
 	uint32_t *failed, *expunged;
 	test_assert(store_flags_update(store, inbox, &flags_uid, 1,
-				       STORE_FLAGS_ADD, STORE_FLAG_DELETED, "",
-				       0, arena, &changed, &changed_n, &failed,
-				       &failed_n, &error) == STORE_OK);
+	                               STORE_FLAGS_ADD, STORE_FLAG_DELETED, "",
+	                               0, arena, &changed, &changed_n, &failed,
+	                               &failed_n, &error) == STORE_OK);
 	test_assert(store_expunge(store, inbox, NULL, 0, arena, &expunged, &n,
-				  &error) == STORE_OK && n == 1);
+	                          &error) == STORE_OK &&
+	            n == 1);
 	struct store_body_facts facts;
-	test_assert(store_body_facts_get(store, blob, arena, &facts,
-					 &error) == STORE_NOT_FOUND);
+	test_assert(store_body_facts_get(store, blob, arena, &facts, &error) ==
+	            STORE_NOT_FOUND);
 	uint32_t *uids;
-	test_assert(candidates(store, inbox, STORE_TEXT_ANY, "banana",
-			       &uids) == 0);
+	test_assert(candidates(store, inbox, STORE_TEXT_ANY, "banana", &uids) ==
+	            0);
 	arena_destroy(&arena);
 	finish(&store);
 	store_set_facts_builder(NULL);
@@ -254,10 +255,9 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "facts stored and shared", test_facts_stored_and_shared },
-		{ "text candidates", test_text_candidates },
-		{ "facts removed with body", test_facts_removed_with_body },
+	    {"facts stored and shared", test_facts_stored_and_shared},
+	    {"text candidates", test_text_candidates},
+	    {"facts removed with body", test_facts_removed_with_body},
 	};
-	return test_run("store-facts", cases,
-			sizeof(cases) / sizeof(cases[0]));
+	return test_run("store-facts", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -11,13 +11,13 @@
  */
 extern int test_failures_in_current;
 
-#define test_assert(expr)                                                  \
-	do {                                                               \
-		if (!(expr)) {                                             \
-			fprintf(stderr, "  assertion failed: %s (%s:%d)\n", \
-				#expr, __FILE__, __LINE__);                \
-			test_failures_in_current++;                        \
-		}                                                          \
+#define test_assert(expr)                                                      \
+	do {                                                                   \
+		if (!(expr)) {                                                 \
+			fprintf(stderr, "  assertion failed: %s (%s:%d)\n",    \
+			        #expr, __FILE__, __LINE__);                    \
+			test_failures_in_current++;                            \
+		}                                                              \
 	} while (0)
 
 struct test_case {
