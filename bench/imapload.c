@@ -45,11 +45,12 @@ enum workload {
 	WL_MIXED,
 	WL_LOGIN,
 	WL_IDLE,
+	WL_SEARCH,
 	WL_PREFILL,
 };
 
 static const char *const workload_names[] = {
-    "append", "fetch", "mixed", "login", "idle", "prefill",
+    "append", "fetch", "mixed", "login", "idle", "search", "prefill",
 };
 
 enum cmd_kind {
@@ -67,6 +68,8 @@ enum cmd_kind {
 	K_LOGOUT,
 	K_IDLE,
 	K_DONE,
+	K_SEARCH_BODY,
+	K_SEARCH_TEXT,
 	K_IDLE_NOTIFY, /* not a command: APPEND OK -> idler EXISTS */
 	K_CYCLE,       /* not a command: one full workload cycle */
 	K_COUNT,
@@ -76,7 +79,8 @@ static const char *const kind_names[] = {
     "connect",     "LOGIN",        "SELECT",       "APPEND",
     "FETCH FLAGS", "FETCH HEADER", "FETCH BODY[]", "LIST",
     "STATUS",      "STORE",        "EXPUNGE",      "LOGOUT",
-    "IDLE",        "DONE",         "idle-notify",  "cycle",
+    "IDLE",        "DONE",         "SEARCH BODY",  "SEARCH TEXT",
+    "idle-notify", "cycle",
 };
 
 enum conn_state {
@@ -124,6 +128,9 @@ struct conn {
 	uint32_t append_exists; /* EXISTS seen during APPEND */
 	uint32_t seen_exists;   /* idler: highest EXISTS seen */
 	uint64_t rng;           /* per-connection PRNG state */
+	unsigned search_word;   /* search: index into mail_words */
+	int got_search;         /* search: "* SEARCH" seen */
+	uint32_t search_count;  /* search: numbers in it */
 };
 
 struct samples {
@@ -378,6 +385,74 @@ conn_fetch(struct conn *c)
 }
 
 /*
+ * SEARCH BODY or TEXT for a word of the generated mail.  The mailbox does
+ * not change during the workload, so each (key, word) must give the same
+ * number of matches every time: the first answer is remembered and every
+ * later one checked against it.
+ */
+static int search_expect[2][MAIL_NWORDS];
+
+static int parse_u32(const char *p, const char *end, uint32_t *v_r,
+                     const char **next_r);
+
+static void
+conn_search(struct conn *c)
+{
+	if (c->exists == 0) {
+		conn_fail(c, "empty mailbox (use --prefill)", "", 0);
+		return;
+	}
+	c->search_word = (unsigned)rng_below(&c->rng, MAIL_NWORDS);
+	c->got_search = 0;
+	c->search_count = 0;
+	if (rng_below(&c->rng, 2) == 0)
+		conn_cmd(c, K_SEARCH_BODY, NULL, 0, "SEARCH BODY %s",
+		         mail_words[c->search_word]);
+	else
+		conn_cmd(c, K_SEARCH_TEXT, NULL, 0, "SEARCH TEXT %s",
+		         mail_words[c->search_word]);
+}
+
+/* "* SEARCH n n n": every number must be a message that exists. */
+static void
+check_search(struct conn *c, const char *skel, size_t slen)
+{
+	const char *p = skel + 8;
+	const char *end = skel + slen;
+	uint32_t n;
+
+	while (p < end && *p != '\r' && *p != '\n') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (parse_u32(p, end, &n, &p) < 0 || n == 0 || n > c->exists) {
+			conn_error(c, "SEARCH returned a bad number", skel,
+			           slen);
+			return;
+		}
+		c->search_count++;
+	}
+	c->got_search = 1;
+}
+
+static void
+search_done(struct conn *c, const char *line, size_t len)
+{
+	int *expect =
+	    &search_expect[c->kind == K_SEARCH_TEXT][c->search_word];
+	if (!c->got_search) {
+		conn_error(c, "SEARCH without a SEARCH response", line, len);
+		return;
+	}
+	if (*expect == 0)
+		*expect = (int)c->search_count + 1;
+	else if (*expect != (int)c->search_count + 1)
+		conn_error(c, "SEARCH gave a different count than before",
+		           line, len);
+}
+
+/*
  * Mixed cycle, like a client checking mail: LIST, STATUS, SELECT, read
  * the message it appended last time, delete and expunge it, APPEND a
  * new one.  Only its own messages are touched, so the other sessions
@@ -466,6 +541,9 @@ conn_next(struct conn *c)
 		} else {
 			c->state = CS_WAIT;
 		}
+		break;
+	case WL_SEARCH:
+		conn_search(c);
 		break;
 	case WL_PREFILL:
 		if (c->exists >= bench.prefill) {
@@ -581,6 +659,10 @@ handle_untagged(struct conn *c, const char *u, size_t len, const char *skel,
 
 	(void)u;
 	(void)len;
+	if (slen >= 8 && memcmp(skel, "* SEARCH", 8) == 0) {
+		check_search(c, skel, slen);
+		return;
+	}
 	if (parse_u32(p, end, &n, &p) < 0)
 		return;
 	if (end - p >= 7 && memcmp(p, " EXISTS", 7) == 0) {
@@ -647,6 +729,11 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 		if (c->role != ROLE_APPENDER && bench.wl != WL_PREFILL &&
 		    bench.wl != WL_MIXED)
 			record(K_CYCLE, c->sent_ns, now);
+		break;
+	case K_SEARCH_BODY:
+	case K_SEARCH_TEXT:
+		search_done(c, line, len);
+		record(K_CYCLE, c->sent_ns, now);
 		break;
 	case K_LOGOUT:
 		record(K_CYCLE, c->connect_ns, now);
