@@ -76,11 +76,10 @@ enum cmd_kind {
 };
 
 static const char *const kind_names[] = {
-    "connect",     "LOGIN",        "SELECT",       "APPEND",
-    "FETCH FLAGS", "FETCH HEADER", "FETCH BODY[]", "LIST",
-    "STATUS",      "STORE",        "EXPUNGE",      "LOGOUT",
-    "IDLE",        "DONE",         "SEARCH BODY",  "SEARCH TEXT",
-    "idle-notify", "cycle",
+    "connect",      "LOGIN",        "SELECT", "APPEND", "FETCH FLAGS",
+    "FETCH HEADER", "FETCH BODY[]", "LIST",   "STATUS", "STORE",
+    "EXPUNGE",      "LOGOUT",       "IDLE",   "DONE",   "SEARCH BODY",
+    "SEARCH TEXT",  "idle-notify",  "cycle",
 };
 
 enum conn_state {
@@ -439,8 +438,7 @@ check_search(struct conn *c, const char *skel, size_t slen)
 static void
 search_done(struct conn *c, const char *line, size_t len)
 {
-	int *expect =
-	    &search_expect[c->kind == K_SEARCH_TEXT][c->search_word];
+	int *expect = &search_expect[c->kind == K_SEARCH_TEXT][c->search_word];
 	if (!c->got_search) {
 		conn_error(c, "SEARCH without a SEARCH response", line, len);
 		return;
@@ -448,8 +446,8 @@ search_done(struct conn *c, const char *line, size_t len)
 	if (*expect == 0)
 		*expect = (int)c->search_count + 1;
 	else if (*expect != (int)c->search_count + 1)
-		conn_error(c, "SEARCH gave a different count than before",
-		           line, len);
+		conn_error(c, "SEARCH gave a different count than before", line,
+		           len);
 }
 
 /*

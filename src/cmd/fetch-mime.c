@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "lib/arena.h"
+#include "lib/base64.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "mime/header.h"
@@ -370,22 +371,6 @@ mime_part_encoding(const struct mime_part *part)
 	return MIME_ENCODING_UNKNOWN;
 }
 
-static int
-mime_base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* RFC 2045 6.8: characters outside the alphabet are ignored; '=' ends
  * the data. */
 static size_t
@@ -395,7 +380,7 @@ mime_decode_base64(struct str *out, const char *data, size_t len)
 	unsigned bits = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < len && data[i] != '='; i++) {
-		int v = mime_base64_value((unsigned char)data[i]);
+		int v = base64_value((unsigned char)data[i]);
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;

@@ -5,8 +5,8 @@
 static const char base64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
-base64_value(char c)
+int
+base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -35,7 +35,8 @@ base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len_r)
 			if (c == '=' && i + 4 == len && k >= 2) {
 				v[k] = 0;
 				pad++;
-			} else if (pad > 0 || (v[k] = base64_value(c)) < 0) {
+			} else if (pad > 0 || (v[k] = base64_value(
+			                           (unsigned char)c)) < 0) {
 				return false;
 			}
 		}

@@ -14,6 +14,8 @@ base64_decoded_max(size_t len)
 {
 	return len / 4 * 3 + 3;
 }
+/* The 6-bit value of a base64 alphabet character, or -1. */
+int base64_value(unsigned char c);
 bool base64_decode(const char *in, size_t len, unsigned char *out,
                    size_t *out_len_r);
 /* out needs 4 * ((len + 2) / 3) + 1 bytes; NUL-terminated. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/str.h"
 #include "mime/charset.h"
 
@@ -235,22 +236,6 @@ decode_qp(struct str *out, const char *data, size_t len)
 	}
 }
 
-static int
-decode_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 void
 decode_base64(struct str *out, const char *data, size_t len)
 {
@@ -263,7 +248,7 @@ decode_base64(struct str *out, const char *data, size_t len)
 			bits = 0;
 			continue;
 		}
-		int v = decode_b64_value((unsigned char)data[i]);
+		int v = base64_value((unsigned char)data[i]);
 		if (v < 0)
 			continue;
 		acc = ((acc << 6) | (uint32_t)v) & 0xffffff;
