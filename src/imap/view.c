@@ -442,7 +442,7 @@ view_changes_fetch(struct store *store, struct arena *arena,
 }
 
 /* The changes since the view's point: shared, or fetched into local. */
-static const struct view_changes *
+static struct view_changes *
 view_changes_get(struct client *client, struct arena *arena,
                  struct view_changes *local, const char **error_r)
 {
@@ -478,8 +478,8 @@ view_changes_get(struct client *client, struct arena *arena,
 
 /* Applies the changes to the view and queues the responses. */
 static int
-view_apply(struct client *client, const struct view_changes *ch,
-           bool allow_expunge, const char **error_r)
+view_apply(struct client *client, struct view_changes *ch, bool allow_expunge,
+           const char **error_r)
 {
 	struct mailbox_view *view = client->view;
 	bool new_keywords = false;
@@ -489,8 +489,14 @@ view_apply(struct client *client, const struct view_changes *ch,
 	size_t recent_before = view->recent_count;
 	size_t n =
 	    view_add_messages(view, ch->added, ch->added_count, &new_keywords);
-	if (n > 0 && view_claim_recent(client, error_r) < 0)
-		return -1;
+	/* Only the first session to look can get new messages as \Recent;
+	 * the others of this round need not ask the store. */
+	if (n > 0 && ch->status.recent > 0 && !client_is_rev2(client) &&
+	    !view->readonly) {
+		if (view_claim_recent(client, error_r) < 0)
+			return -1;
+		ch->status.recent = 0;
+	}
 	if (new_keywords)
 		view_send_flags(client);
 	if (n > 0) {
@@ -511,7 +517,7 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 {
 	struct arena *arena = arena_create(4096);
 	struct view_changes local;
-	const struct view_changes *ch =
+	struct view_changes *ch =
 	    view_changes_get(client, arena, &local, error_r);
 	int ret = -1;
 	if (ch == NULL)

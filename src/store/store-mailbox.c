@@ -584,6 +584,9 @@ store_mailbox_counters(struct store *store, int64_t mailbox_id,
 	status_r->uidnext = row.uidnext;
 	status_r->uidvalidity = row.uidvalidity;
 	status_r->highestmodseq = row.highestmodseq;
+	/* Messages no session has claimed as \Recent yet. */
+	status_r->recent =
+	    row.uidnext > row.recent_uid ? row.uidnext - row.recent_uid : 0;
 	return STORE_OK;
 }
 

@@ -203,9 +203,10 @@ enum store_result store_mailbox_rename(struct store *store, int64_t user_id,
 enum store_result store_mailbox_status(struct store *store, int64_t mailbox_id,
                                        struct store_status *status_r,
                                        const char **error_r);
-/* Only the counters kept in the mailbox row (UIDNEXT, UIDVALIDITY,
- * HIGHESTMODSEQ): cheap, unlike store_mailbox_status(), which counts
- * messages.  The other fields of *status_r are zero. */
+/* Only what the mailbox row holds (UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ,
+ * and as recent the number of UIDs not yet claimed as \Recent): cheap,
+ * unlike store_mailbox_status(), which counts messages.  The other fields
+ * of *status_r are zero. */
 enum store_result store_mailbox_counters(struct store *store,
                                          int64_t mailbox_id,
                                          struct store_status *status_r,

@@ -403,3 +403,24 @@ def test_many_idlers_all_told(login):
         seen = idle_wait(c, lambda s: any(u.kind == "FETCH" for u in s), 3.0)
         assert any(u.kind == "FETCH" for u in seen), ("fetch", idlers.index(c), seen)
         idle_done(c, tag)
+
+
+def test_recent_goes_to_one_rev1_session(login):
+    """RFC 3501 2.3.2: a new message is \\Recent in exactly one session,
+    the first to learn of it."""
+    a = login()
+    c = login()
+    writer = login()
+    a.select().ok()
+    c.select().ok()
+    writer.append("INBOX", mailgen.plain(subject="new")).ok()
+    r = a.command("NOOP").ok()
+    assert r.one("EXISTS").number == 1
+    assert r.one("RECENT").number == 1, r.describe()
+    d = fetch(a, "1", "FLAGS")[1]
+    assert "\\Recent" in d["FLAGS"], d
+    r = c.command("NOOP").ok()
+    assert r.one("EXISTS").number == 1
+    assert all(u.number == 0 for u in r.find("RECENT")), r.describe()
+    d = fetch(c, "1", "FLAGS")[1]
+    assert "\\Recent" not in d["FLAGS"], d
