@@ -14,8 +14,10 @@
 #include "imap/imap-date.h"
 #include "imap/view.h"
 #include "lib/arena.h"
+#include "lib/str.h"
 #include "lib/util.h"
 #include "mime/base-subject.h"
+#include "mime/decode.h"
 #include "mime/header.h"
 #include "store/store.h"
 
@@ -134,12 +136,29 @@ addr_phrase_word(const char *p, struct addr_parts *a)
 	return p;
 }
 
+/* A display name with its RFC 2047 words decoded (RFC 5957 3). */
+static const char *
+sort_decode(struct arena *arena, const char *phrase)
+{
+	size_t len = strlen(phrase);
+	struct str out;
+	str_init(&out, len * 4 + 64);
+	decode_header_value(&out, phrase, len);
+	const char *r =
+	    str_failed(&out)
+	        ? phrase
+	        : arena_strndup(arena, out.data != NULL ? out.data : "",
+	                        out.len);
+	str_free(&out);
+	return r;
+}
+
 /*
  * The first address of an RFC 5322 3.4 address list, as the ENVELOPE
  * structure (RFC 9051 7.5.2) would show it: *mailbox_r is addr-mailbox
  * (for a group, the group name); *display_r is the RFC 5957 3 display
- * value: the display name, or addr-mailbox "@" addr-host without one.
- * RFC 2047 words in display names are not decoded yet.
+ * value: the display name (RFC 2047 words decoded), or addr-mailbox "@"
+ * addr-host without one.
  */
 static void
 sort_first_address(struct arena *arena, const char *value,
@@ -179,7 +198,7 @@ sort_first_address(struct arena *arena, const char *value,
 		a.local[a.local_len++] = '@';
 		memcpy(a.local + a.local_len, a.host, a.host_len);
 	}
-	*display_r = a.phrase_len > 0 ? a.phrase : a.local;
+	*display_r = a.phrase_len > 0 ? sort_decode(arena, a.phrase) : a.local;
 }
 
 /* Reads the header values that needs asks for. */

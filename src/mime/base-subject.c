@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "arena.h"
+#include "decode.h"
+#include "str.h"
 
 /* The subject while markers are removed: s[start..end) is what is left. */
 struct subj {
@@ -40,15 +42,22 @@ subj_prefix(const char *s, size_t len, const char *lit)
 }
 
 /*
- * RFC 5256 2.1 step 1: tabs and line breaks (continuations) become
- * spaces and runs of spaces become one.  RFC 2047 decoding to UTF-8 also
- * belongs here, before the whitespace pass; until the decoder exists,
- * encoded words stay as written (so "=?utf-8?q?Re=3A?= x" is not a reply).
+ * RFC 5256 2.1 step 1: RFC 2047 encoded words are decoded to UTF-8, then
+ * tabs and line breaks (continuations) become spaces and runs of spaces
+ * become one.  A subject whose decoding would not fit its bound is used
+ * as written.
  */
 static void
 base_subject_normalize(struct arena *arena, const char *subject, size_t len,
                        struct subj *sj)
 {
+	struct str decoded;
+	str_init(&decoded, len * 4 + 64);
+	decode_header_value(&decoded, subject, len);
+	if (!str_failed(&decoded)) {
+		subject = decoded.data != NULL ? decoded.data : "";
+		len = decoded.len;
+	}
 	sj->s = arena_alloc(arena, len + 1);
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -61,6 +70,7 @@ base_subject_normalize(struct arena *arena, const char *subject, size_t len,
 	}
 	sj->start = 0;
 	sj->end = n;
+	str_free(&decoded);
 }
 
 /* subj-blob = "[" *BLOBCHAR "]" *WSP: bytes it spans at s, or 0. */

@@ -15,10 +15,8 @@ struct arena;
  * removed: a subj-refwd leader ("Re:", "Fw:", "Fwd:"), a "(fwd)" trailer
  * or a "[fwd: ...]" wrapper (RFC 5256 4, REFERENCES step 5).
  *
- * Step 1 of RFC 5256 2.1 asks for RFC 2047 encoded words to be decoded
- * to UTF-8 first.  That decoder is not in the tree yet, so encoded words
- * are kept as they are; base_subject_normalize() is the one place where
- * the decode step goes.
+ * Step 1 of RFC 5256 2.1: RFC 2047 encoded words are decoded to UTF-8
+ * first (mime/decode.h), so "=?utf-8?q?Re=3A?= x" is a reply to "x".
  *
  * Base subjects compare with i;ascii-casemap (RFC 4790 9.2): see
  * base_subject_compare().
