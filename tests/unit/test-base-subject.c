@@ -132,7 +132,10 @@ test_whitespace(void)
 	    /* RFC 5256 2.1 step 1: encoded words are decoded first. */
 	    {"=?utf-8?q?caf=C3=A9?=", "caf\xc3\xa9", false},
 	    {"=?utf-8?q?Re=3A?= x", "x", true},
-	    {"Re: =?iso-8859-1?q?Gr=FC=DFe?=", "Gr\xc3\xbc\xc3\x9f" "e", true},
+	    {"Re: =?iso-8859-1?q?Gr=FC=DFe?=",
+	     "Gr\xc3\xbc\xc3\x9f"
+	     "e",
+	     true},
 	    {"Re: caf\xc3\xa9", "caf\xc3\xa9", true},
 	};
 	run_cases(cases, N_ELEMENTS(cases));
