@@ -68,20 +68,11 @@ search_save_clear(struct mailbox_view *view)
 static void
 search_write_set(struct str *out, const struct search_result *res)
 {
-	const char *sep = "";
-	for (size_t i = 0; i < res->count; i++) {
-		uint32_t lo = search_result_value(res, i), hi = lo;
-		while (i + 1 < res->count &&
-		       search_result_value(res, i + 1) == hi + 1) {
-			hi++;
-			i++;
-		}
-		if (lo == hi)
-			str_printf(out, "%s%u", sep, lo);
-		else
-			str_printf(out, "%s%u:%u", sep, lo, hi);
-		sep = ",";
-	}
+	uint32_t *values = xmalloc(res->count * sizeof(*values));
+	for (size_t i = 0; i < res->count; i++)
+		values[i] = search_result_value(res, i);
+	imap_write_uid_set(out, values, res->count);
+	free(values);
 }
 
 /* RFC 3501 7.2.5: "* SEARCH 2 3 6". */

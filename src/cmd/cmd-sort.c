@@ -213,20 +213,11 @@ static void
 sort_write_all(struct str *out, const struct command *cmd,
                const struct sort_msg *const *order, size_t count)
 {
-	const char *sep = "";
-	for (size_t i = 0; i < count; i++) {
-		uint32_t lo = sort_value(cmd, order[i]), hi = lo;
-		while (i + 1 < count && hi != UINT32_MAX &&
-		       sort_value(cmd, order[i + 1]) == hi + 1) {
-			hi++;
-			i++;
-		}
-		if (lo == hi)
-			str_printf(out, "%s%u", sep, lo);
-		else
-			str_printf(out, "%s%u:%u", sep, lo, hi);
-		sep = ",";
-	}
+	uint32_t *values = xmalloc(count * sizeof(*values));
+	for (size_t i = 0; i < count; i++)
+		values[i] = sort_value(cmd, order[i]);
+	imap_write_uid_set(out, values, count);
+	free(values);
 }
 
 /* RFC 5267 3: MIN and MAX are the first and last in sort order; they

@@ -17,7 +17,8 @@ void imap_write_nstring(struct str *out, const char *s, size_t len, bool utf8);
 /* An atom when possible (for mailbox names), else a string. */
 void imap_write_astring(struct str *out, const char *s, size_t len, bool utf8);
 
-/* Writes ascending numbers as a compact set: "1:3,7,9:10". */
+/* Writes numbers as a compact set, in the order given: each run of
+ * consecutive ascending numbers becomes a range ("1:3,7,9:10"; "5,3"). */
 #include <stdint.h>
 void imap_write_uid_set(struct str *out, const uint32_t *uids, size_t count);
 
