@@ -395,18 +395,6 @@ mime_decode_base64(struct str *out, const char *data, size_t len)
 	return n;
 }
 
-static int
-mime_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes the =XX escapes of one line's text. */
 static size_t
 mime_qp_line(struct str *out, const char *s, size_t len)
@@ -416,8 +404,8 @@ mime_qp_line(struct str *out, const char *s, size_t len)
 		char c = s[i];
 		int hi, lo;
 		if (c == '=' && i + 2 < len &&
-		    (hi = mime_hex_value((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = mime_hex_value((unsigned char)s[i + 2])) >= 0) {
+		    (hi = hex_digit_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_digit_value((unsigned char)s[i + 2])) >= 0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}

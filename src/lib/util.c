@@ -104,6 +104,18 @@ parse_u32(const char *s, size_t len, uint32_t *value_r)
 	return true;
 }
 
+int
+hex_digit_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 bool
 mem_case_eq(const char *s, size_t len, const char *cstr)
 {

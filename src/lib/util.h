@@ -35,6 +35,9 @@ size_t casella_strlcat(char *dst, const char *src, size_t size);
 bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *value_r);
 bool parse_u32(const char *s, size_t len, uint32_t *value_r);
 
+/* Value of a hexadecimal digit (either case), or -1. */
+int hex_digit_value(unsigned char c);
+
 /* ASCII case-insensitive compare of (ptr,len) against a C string. */
 bool mem_case_eq(const char *s, size_t len, const char *cstr);
 

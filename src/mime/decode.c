@@ -10,6 +10,7 @@
 
 #include "lib/base64.h"
 #include "lib/str.h"
+#include "lib/util.h"
 #include "mime/charset.h"
 
 /* One RFC 2047 encoded word: "=?charset?encoding?text?=". */
@@ -20,18 +21,6 @@ struct decode_word {
 	size_t text_len;
 	size_t end; /* offset just after "?=" */
 };
-
-static int
-decode_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 static bool
 decode_is_space(char c)
@@ -94,8 +83,10 @@ decode_q(struct str *out, const char *s, size_t len)
 		if (c == '_') {
 			c = ' ';
 		} else if (c == '=' && i + 2 < len &&
-		           (hi = decode_hex((unsigned char)s[i + 1])) >= 0 &&
-		           (lo = decode_hex((unsigned char)s[i + 2])) >= 0) {
+		           (hi = hex_digit_value((unsigned char)s[i + 1])) >=
+		               0 &&
+		           (lo = hex_digit_value((unsigned char)s[i + 2])) >=
+		               0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}
@@ -201,8 +192,10 @@ decode_qp_line(struct str *out, const char *s, size_t len)
 		i += n;
 		if (i >= len)
 			break;
-		int hi = i + 2 < len ? decode_hex((unsigned char)s[i + 1]) : -1;
-		int lo = hi >= 0 ? decode_hex((unsigned char)s[i + 2]) : -1;
+		int hi =
+		    i + 2 < len ? hex_digit_value((unsigned char)s[i + 1]) : -1;
+		int lo =
+		    hi >= 0 ? hex_digit_value((unsigned char)s[i + 2]) : -1;
 		if (lo >= 0) {
 			str_append_char(out, (char)(hi * 16 + lo));
 			i += 3;
