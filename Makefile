@@ -7,7 +7,8 @@ MAKEFLAGS += --no-print-directory
 CFLAGS_COMMON = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow \
 	-Wvla -Wmissing-prototypes -Wno-unused-parameter -Isrc -Isrc/lib -pthread
 CFLAGS ?= -O2 -g
-LIBS = -lsqlite3 -lcrypt -lssl -lcrypto -pthread
+LIBS = -lsqlite3 -lcrypt -lssl -lcrypto -lgssapi_krb5 -lkrb5 -ljansson \
+	-lcurl -pthread
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 WERROR ?=
@@ -17,8 +18,10 @@ endif
 
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (as root).
-BUILD_PKGS = gcc make libsqlite3-dev libssl-dev libcrypt-dev pkg-config
-TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev
+BUILD_PKGS = gcc make libsqlite3-dev libssl-dev libcrypt-dev pkg-config \
+	libkrb5-dev libjansson-dev libcurl4-openssl-dev
+TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev \
+	gsasl libsasl2-modules libsasl2-modules-otp
 
 MAIN_SRCS = src/casellad.c src/casella.c
 LIB_SRCS = $(filter-out $(MAIN_SRCS),$(sort $(wildcard src/*.c src/*/*.c)))

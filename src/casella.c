@@ -5,17 +5,21 @@
  * directory.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
+#include "auth/account.h"
 #include "str.h"
 #include "util.h"
+#include "store/cred.h"
 #include "store/notify.h"
 #include "cmd/message-facts.h"
 #include "store/store.h"
@@ -26,11 +30,18 @@
 
 #define EXIT_FAIL 1
 
+/* What a command works on.  The credential store is opened only by the
+ * commands that need it: `deliver` never touches secrets. */
+struct casella_ctx {
+	struct store *store;
+	const char *data_dir;
+	struct cred_store *creds; /* opened by ctx_creds() */
+};
+
 struct casella_cmd {
 	const char *noun; /* "user", "mailbox" or "deliver" */
 	const char *verb; /* NULL for deliver */
-	int (*run)(struct store *store, const char *data_dir, char **args,
-	           int arg_count);
+	int (*run)(struct casella_ctx *ctx, char **args, int arg_count);
 	int min_args, max_args; /* after noun and verb */
 };
 
@@ -43,6 +54,13 @@ usage(FILE *out)
 	      "  user del NAME          delete a user and all their mail\n"
 	      "  user list              list users\n"
 	      "  user passwd NAME       set a password (from stdin)\n"
+	      "  user otp NAME [--alg md5|sha1] [--seq N] [--seed SEED]\n"
+	      "                         set an RFC 2289 one-time password\n"
+	      "                         sequence from the pass phrase on\n"
+	      "                         stdin (default md5, seq 499, a\n"
+	      "                         random seed)\n"
+	      "  auth cram-md5 on|off   keep CRAM-MD5 secrets (off deletes\n"
+	      "                         them and stops offering CRAM-MD5)\n"
 	      "  mailbox list NAME      list a user's mailboxes: name,\n"
 	      "                         messages, uidnext, uidvalidity\n"
 	      "  deliver NAME [--mailbox MBOX]\n"
@@ -121,51 +139,119 @@ read_password(char *buf, size_t size, const char **error_r)
 	return ret;
 }
 
+/* The credential store, opened on first use; NULL after printing why it
+ * could not be. */
+static struct cred_store *
+ctx_creds(struct casella_ctx *ctx)
+{
+	const char *error = NULL;
+	if (ctx->creds == NULL &&
+	    cred_store_open(ctx->data_dir, &ctx->creds, &error) != STORE_OK)
+		print_error(ctx->data_dir, error);
+	return ctx->creds;
+}
+
 static int
-cmd_user_password(struct store *store, const char *name, bool add)
+cmd_user_password(struct casella_ctx *ctx, const char *name, bool add)
 {
 	char password[PASSWORD_BUF_SIZE];
 	const char *error = NULL;
 
+	struct cred_store *cs = ctx_creds(ctx);
+	if (cs == NULL)
+		return EXIT_FAIL;
 	if (read_password(password, sizeof(password), &error) < 0) {
 		secure_zero(password, sizeof(password));
 		print_error(name, error);
 		return EXIT_FAIL;
 	}
 	enum store_result ret =
-	    add ? store_user_add(store, name, password, &error)
-	        : store_user_set_password(store, name, password, &error);
+	    add ? account_add(ctx->store, cs, name, password, &error)
+	        : account_set_password(cs, name, password, &error);
 	secure_zero(password, sizeof(password));
 	return store_exit(ret, name, error);
 }
 
 static int
-cmd_user_add(struct store *store, const char *data_dir, char **args,
-             int arg_count)
+cmd_user_add(struct casella_ctx *ctx, char **args, int arg_count)
 {
-	return cmd_user_password(store, args[0], true);
+	return cmd_user_password(ctx, args[0], true);
 }
 
 static int
-cmd_user_passwd(struct store *store, const char *data_dir, char **args,
-                int arg_count)
+cmd_user_passwd(struct casella_ctx *ctx, char **args, int arg_count)
 {
-	return cmd_user_password(store, args[0], false);
+	return cmd_user_password(ctx, args[0], false);
+}
+
+/* user otp NAME [--alg md5|sha1] [--seq N] [--seed SEED]: the pass
+ * phrase comes on stdin. */
+static int
+cmd_user_otp(struct casella_ctx *ctx, char **args, int arg_count)
+{
+	const char *alg = "md5", *seed = NULL;
+	uint32_t seq = 499;
+	for (int i = 1; i < arg_count; i += 2) {
+		const char *opt = args[i],
+		           *val = i + 1 < arg_count ? args[i + 1] : NULL;
+		if (val != NULL && strcmp(opt, "--alg") == 0)
+			alg = val;
+		else if (val != NULL && strcmp(opt, "--seed") == 0)
+			seed = val;
+		else if (val == NULL || strcmp(opt, "--seq") != 0 ||
+		         !parse_u32(val, strlen(val), &seq)) {
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	struct cred_store *cs = ctx_creds(ctx);
+	char phrase[PASSWORD_BUF_SIZE];
+	const char *error = NULL;
+	if (cs == NULL)
+		return EXIT_FAIL;
+	if (read_password(phrase, sizeof(phrase), &error) < 0) {
+		secure_zero(phrase, sizeof(phrase));
+		print_error(args[0], error);
+		return EXIT_FAIL;
+	}
+	enum store_result ret =
+	    account_set_otp(cs, args[0], alg, seq, seed, phrase, &error);
+	secure_zero(phrase, sizeof(phrase));
+	return store_exit(ret, args[0], error);
+}
+
+/* auth cram-md5 on|off */
+static int
+cmd_auth_cram_md5(struct casella_ctx *ctx, char **args, int arg_count)
+{
+	bool on = strcmp(args[0], "on") == 0;
+	if (!on && strcmp(args[0], "off") != 0) {
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	struct cred_store *cs = ctx_creds(ctx);
+	const char *error = NULL;
+	if (cs == NULL)
+		return EXIT_FAIL;
+	return store_exit(account_set_cram_md5(cs, on, &error), "cram-md5",
+	                  error);
 }
 
 static int
-cmd_user_del(struct store *store, const char *data_dir, char **args,
-             int arg_count)
+cmd_user_del(struct casella_ctx *ctx, char **args, int arg_count)
 {
 	const char *error = NULL;
-	enum store_result ret = store_user_delete(store, args[0], &error);
+	struct cred_store *cs = ctx_creds(ctx);
+	if (cs == NULL)
+		return EXIT_FAIL;
+	enum store_result ret = account_delete(ctx->store, cs, args[0], &error);
 	return store_exit(ret, args[0], error);
 }
 
 static int
-cmd_user_list(struct store *store, const char *data_dir, char **args,
-              int arg_count)
+cmd_user_list(struct casella_ctx *ctx, char **args, int arg_count)
 {
+	struct store *store = ctx->store;
 	struct arena *arena = arena_create(4096);
 	const char **names, *error = NULL;
 	size_t count;
@@ -179,9 +265,9 @@ cmd_user_list(struct store *store, const char *data_dir, char **args,
 }
 
 static int
-cmd_mailbox_list(struct store *store, const char *data_dir, char **args,
-                 int arg_count)
+cmd_mailbox_list(struct casella_ctx *ctx, char **args, int arg_count)
 {
+	struct store *store = ctx->store;
 	struct arena *arena = arena_create(4096);
 	struct store_mailbox *mailboxes;
 	const char *error = NULL;
@@ -305,8 +391,7 @@ out:
 }
 
 static int
-cmd_deliver(struct store *store, const char *data_dir, char **args,
-            int arg_count)
+cmd_deliver(struct casella_ctx *ctx, char **args, int arg_count)
 {
 	const char *mailbox = "INBOX";
 	struct str raw, msg;
@@ -334,11 +419,33 @@ cmd_deliver(struct store *store, const char *data_dir, char **args,
 		print_error("deliver", "empty message");
 		status = EX_DATAERR;
 	} else {
-		status = deliver_store(store, data_dir, args[0], mailbox, &msg);
+		status = deliver_store(ctx->store, ctx->data_dir, args[0],
+		                       mailbox, &msg);
 	}
 	str_free(&raw);
 	str_free(&msg);
 	return status;
+}
+
+/*
+ * Run as root on a data directory that a server already owns (casellad
+ * hands it to its --user), the tool becomes that owner first: files it
+ * creates (bodies, the WAL) must stay readable by the server.  A data
+ * directory still owned by root is left to casellad to hand over.
+ */
+static int
+become_data_owner(const char *data_dir)
+{
+	struct stat st;
+	if (geteuid() != 0 || stat(data_dir, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
+	    setuid(st.st_uid) < 0) {
+		fprintf(stderr, "casella: cannot become the owner of %s: %s\n",
+		        data_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static const struct casella_cmd casella_cmds[] = {
@@ -346,6 +453,8 @@ static const struct casella_cmd casella_cmds[] = {
     {"user", "del", cmd_user_del, 1, 1},
     {"user", "list", cmd_user_list, 0, 0},
     {"user", "passwd", cmd_user_passwd, 1, 1},
+    {"user", "otp", cmd_user_otp, 1, 7},
+    {"auth", "cram-md5", cmd_auth_cram_md5, 1, 1},
     {"mailbox", "list", cmd_mailbox_list, 1, 1},
     {"deliver", NULL, cmd_deliver, 1, 3},
 };
@@ -375,6 +484,8 @@ main(int argc, char **argv)
 	const char *data_dir = getenv("CASELLA_DATA");
 	int i = 1;
 
+	/* Everything the tool creates is private (docs/security.md). */
+	umask(077);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
@@ -406,16 +517,20 @@ main(int argc, char **argv)
 		      stderr);
 		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
 	}
-	struct store *store;
+	struct casella_ctx ctx = {.data_dir = data_dir};
 	const char *error = NULL;
 	/* Parse each message once, when it is stored. */
 	store_set_facts_builder(message_facts_build);
-	if (store_open(data_dir, &store, &error) != STORE_OK) {
-		print_error(data_dir, error);
+	if (become_data_owner(data_dir) < 0 ||
+	    store_upgrade(data_dir, &error) != STORE_OK ||
+	    store_open(data_dir, &ctx.store, &error) != STORE_OK) {
+		if (error != NULL)
+			print_error(data_dir, error);
 		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
 	}
-	int status = cmd->run(store, data_dir, argv + i + skip, arg_count);
-	store_close(&store);
+	int status = cmd->run(&ctx, argv + i + skip, arg_count);
+	cred_store_close(&ctx.creds);
+	store_close(&ctx.store);
 	if (fflush(stdout) != 0 && status == EXIT_SUCCESS)
 		status = EXIT_FAIL;
 	return status;

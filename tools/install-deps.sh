@@ -13,4 +13,5 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null

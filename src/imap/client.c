@@ -17,6 +17,8 @@
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "auth/sasl.h"
+#include "login/auth-client.h"
 #include "net/worker.h"
 #include "store/store.h"
 
@@ -39,25 +41,31 @@ static const struct imap_parser_limits authed_limits = {
     .max_args = 100000,
 };
 
-/* An IDLE "DONE" or SASL response line may be this long at most. */
-#define CLIENT_WAIT_LINE_MAX 16384
+/* An IDLE "DONE" or SASL response line may be this long at most: the
+ * base64 of the largest SASL response. */
+#define CLIENT_WAIT_LINE_MAX (4 * (SASL_INPUT_MAX / 3) + 8)
+/* Failed authentications per connection before it is closed. */
+#define CLIENT_AUTH_FAILURES_MAX 5
 
 static void client_io(struct loop_io *io, uint32_t events);
 static void client_run(struct client *client);
 
 struct client *
-client_create(struct worker *worker, int fd, const char *peer)
+client_create(struct worker *worker, int fd, const struct client_peer *peer)
 {
 	struct client *client = xcalloc(1, sizeof(*client));
 	client->worker = worker;
 	client->id = ++worker->next_client_id * 64 + worker->index;
-	casella_strlcpy(client->peer, peer, sizeof(client->peer));
+	casella_strlcpy(client->peer, peer->name, sizeof(client->peer));
+	casella_strlcpy(client->peer_ip, peer->ip, sizeof(client->peer_ip));
+	client->peer_loopback = peer->loopback;
 	client->io.fd = fd;
 	client->io.callback = client_io;
 	client->io.context = client;
 	client->state = CLIENT_STATE_NOT_AUTHENTICATED;
 	client->parser = imap_parser_create(&preauth_limits);
-	str_init(&client->input, CLIENT_INPUT_CHUNK * 2);
+	/* Room for the longest SASL line, and a chunk read beyond it. */
+	str_init(&client->input, CLIENT_WAIT_LINE_MAX + CLIENT_INPUT_CHUNK);
 	str_init(&client->output, CLIENT_OUTPUT_MAX);
 	worker_client_add(worker, client);
 	if (loop_io_add(worker->loop, &client->io, EPOLLIN) < 0) {
@@ -167,18 +175,121 @@ client_login(struct client *client, int64_t user_id, const char *username)
 	worker_client_touch(client->worker, client);
 }
 
+bool
+client_plaintext_allowed(const struct client *client)
+{
+	return client->secured || client->peer_loopback;
+}
+
+/* Whether a mechanism with these flags may be used on this session. */
+static enum client_mech_use
+client_mech_flags_use(const struct client *client, unsigned flags)
+{
+	if ((flags & SASL_MECH_NEEDS_TLS) != 0 && !client->secured)
+		return CLIENT_MECH_NEEDS_TLS;
+	if ((flags & SASL_MECH_PLAINTEXT) != 0 &&
+	    !client_plaintext_allowed(client))
+		return CLIENT_MECH_NEEDS_TLS;
+	return CLIENT_MECH_USABLE;
+}
+
+enum client_mech_use
+client_mech_usable(const struct client *client, const char *mech)
+{
+	const struct auth_client *auth = client->worker->auth;
+	const char *name;
+	unsigned flags;
+	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
+	     i++) {
+		if (strcasecmp(name, mech) == 0)
+			return client_mech_flags_use(client, flags);
+	}
+	return CLIENT_MECH_UNKNOWN;
+}
+
+/* "AUTH=..." for every mechanism usable now (RFC 9051 7.2.2). */
+static void
+client_auth_capabilities(const struct client *client, struct str *out)
+{
+	const struct auth_client *auth = client->worker->auth;
+	const char *name;
+	unsigned flags;
+	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
+	     i++) {
+		if (client_mech_flags_use(client, flags) == CLIENT_MECH_USABLE)
+			str_printf(out, " AUTH=%s", name);
+	}
+	if (!client_plaintext_allowed(client))
+		str_append_cstr(out, " LOGINDISABLED");
+}
+
 const char *
 client_capabilities(const struct client *client)
 {
-	if (client->state == CLIENT_STATE_NOT_AUTHENTICATED) {
-		return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID ENABLE IDLE "
-		       "AUTH=PLAIN";
+	static _Thread_local char buf[1024];
+	if (client->state != CLIENT_STATE_NOT_AUTHENTICATED) {
+		return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
+		       "NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND CHILDREN "
+		       "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
+		       "CREATE-SPECIAL-USE ESEARCH STATUS=SIZE SORT "
+		       "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+		       "ESORT";
 	}
-	return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
-	       "NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND CHILDREN "
-	       "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
-	       "ESEARCH STATUS=SIZE SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
-	       "THREAD=REFERENCES ESORT";
+	struct str out;
+	str_init(&out, sizeof(buf) - 1);
+	str_append_cstr(&out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID "
+	                      "ENABLE IDLE");
+	client_auth_capabilities(client, &out);
+	casella_strlcpy(buf, out.data, sizeof(buf));
+	str_free(&out);
+	return buf;
+}
+
+void
+client_sasl_info(const struct client *client, struct sasl_conn_info *info_r)
+{
+	memset(info_r, 0, sizeof(*info_r));
+	info_r->secured = client->secured;
+	info_r->trusted = client->peer_loopback;
+	info_r->peer_ip = client->peer_ip;
+	info_r->session_id = client->id;
+}
+
+struct auth_client *
+client_auth(struct client *client)
+{
+	return client->worker->auth;
+}
+
+void
+client_auth_failed(struct client *client)
+{
+	/* The auth process delays and throttles; this only stops one
+	 * connection from trying for ever. */
+	if (++client->auth_failures >= CLIENT_AUTH_FAILURES_MAX) {
+		client_send(client, "* BYE Too many authentication "
+		                    "failures\r\n");
+		client->closing = true;
+	}
+}
+
+enum cmd_result
+client_authenticated(struct client *client, struct command *cmd,
+                     const char *user, const unsigned char *ticket,
+                     size_t ticket_len)
+{
+	int64_t user_id;
+	const char *error;
+	enum store_result r =
+	    store_user_lookup(client_store(client), user, &user_id, &error);
+	if (r == STORE_NOT_FOUND)
+		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication "
+		                   "failed");
+	if (r != STORE_OK)
+		return cmd_store_error(cmd, error);
+	client_login(client, user_id, user);
+	return cmd_ok(cmd, "[CAPABILITY %s] Logged in",
+	              client_capabilities(client));
 }
 
 /* Writes as much queued output as the socket takes.  Returns -1 if the
@@ -256,13 +367,31 @@ client_finish_command(struct client *client)
 		client->closing = true;
 }
 
+/* Acts on what a handler returned. */
+static void
+client_command_result(struct client *client, enum cmd_result r)
+{
+	if (r == CMD_DONE)
+		client_finish_command(client);
+	else if (r == CMD_WAIT_EVENT)
+		client->command->waiting_event = true;
+}
+
 static void
 client_call(struct client *client)
 {
 	struct command *cmd = client->command;
-	enum cmd_result r = cmd->func(cmd);
-	if (r == CMD_DONE)
-		client_finish_command(client);
+	client_command_result(client, cmd->func(cmd));
+}
+
+void
+client_command_resume(struct client *client, enum cmd_result r)
+{
+	if (client->destroyed || client->command == NULL)
+		return;
+	client->command->waiting_event = false;
+	client_command_result(client, r);
+	client_run(client);
 }
 
 /* Finds whether the command may run in the current state. */
@@ -390,9 +519,7 @@ client_feed_wait_input(struct client *client)
 	struct command *cmd = client->command;
 	char *line = arena_strndup(cmd->arena, client->input.data, line_len);
 	str_consume(&client->input, consumed);
-	enum cmd_result r = cmd->input_line(cmd, line, line_len);
-	if (r == CMD_DONE)
-		client_finish_command(client);
+	client_command_result(client, cmd->input_line(cmd, line, line_len));
 	return true;
 }
 
@@ -408,6 +535,8 @@ client_step(struct client *client)
 		return false;
 	struct command *cmd = client->command;
 	if (cmd != NULL) {
+		if (cmd->waiting_event)
+			return false;
 		if (cmd->input_line != NULL)
 			return client->input.len > 0 &&
 			       client_feed_wait_input(client);
@@ -478,13 +607,17 @@ client_update_events(struct client *client)
 {
 	uint32_t events = 0;
 	size_t pending = client_output_pending(client);
-	bool busy =
-	    client->command != NULL && client->command->input_line == NULL;
+	bool busy = client->command != NULL &&
+	            client->command->input_line == NULL &&
+	            !client->command->waiting_event;
+	bool waiting =
+	    client->command != NULL && client->command->waiting_event;
 	/* A paused command resumes on writability, even with nothing left
 	 * to write (its bulk went out in client_run()'s last flush). */
 	if (pending > 0 || busy)
 		events |= EPOLLOUT;
-	if (!client->closing && !busy && pending <= CLIENT_OUTPUT_HIGH &&
+	if (!client->closing && !busy && !waiting &&
+	    pending <= CLIENT_OUTPUT_HIGH &&
 	    client->input.len < client->input.max)
 		events |= EPOLLIN;
 	if (loop_io_update(client->worker->loop, &client->io, events) < 0)

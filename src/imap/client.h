@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap/command.h"
 #include "lib/str.h"
 #include "net/loop.h"
 
 struct arena;
+struct auth_client;
 struct imap_parser;
+struct sasl_conn_info;
 struct mailbox_view;
 struct worker;
 struct command;
@@ -41,10 +44,14 @@ enum client_enabled {
 };
 
 struct client {
-	struct loop_io io;     /* the socket */
-	struct worker *worker; /* owning thread */
-	uint64_t id;           /* for logs */
-	char peer[64];         /* "ip:port" for logs */
+	struct loop_io io;      /* the socket */
+	struct worker *worker;  /* owning thread */
+	uint64_t id;            /* for logs */
+	char peer[64];          /* "ip:port" for logs */
+	char peer_ip[64];       /* the address alone, for auth and limits */
+	bool peer_loopback;     /* 127.0.0.0/8 or ::1 */
+	bool secured;           /* TLS */
+	unsigned auth_failures; /* on this connection */
 
 	enum client_state state;
 	unsigned enabled;          /* enum client_enabled bits */
@@ -69,8 +76,16 @@ struct client {
 	struct client *free_next;   /* the worker's graveyard */
 };
 
+/* Where a connection comes from. */
+struct client_peer {
+	char name[64]; /* "ip:port" */
+	char ip[64];
+	bool loopback;
+};
+
 /* Takes ownership of fd (a connected, non-blocking socket). */
-struct client *client_create(struct worker *worker, int fd, const char *peer);
+struct client *client_create(struct worker *worker, int fd,
+                             const struct client_peer *peer);
 /* Closes the connection; memory is freed after the current event batch. */
 void client_destroy(struct client *client, const char *reason);
 void client_free(struct client *client);
@@ -110,7 +125,35 @@ struct store *client_store(struct client *client);
 void client_login(struct client *client, int64_t user_id, const char *username);
 /* Called by the worker when a hub notice names the selected mailbox. */
 void client_notify_mailbox(struct client *client);
-/* The capability list for the client's current state. */
+/* The capability list for the client's current state; valid until the
+ * next call on this thread. */
 const char *client_capabilities(const struct client *client);
+
+/* Authentication (before login). */
+/* Whether a plaintext password may be sent: over TLS, or where the
+ * operator allows it (loopback by default). */
+bool client_plaintext_allowed(const struct client *client);
+enum client_mech_use {
+	CLIENT_MECH_USABLE,
+	CLIENT_MECH_UNKNOWN,   /* not offered by this server */
+	CLIENT_MECH_NEEDS_TLS, /* offered once TLS is up */
+};
+enum client_mech_use client_mech_usable(const struct client *client,
+                                        const char *mech);
+/* The session's facts for the SASL mechanisms. */
+void client_sasl_info(const struct client *client,
+                      struct sasl_conn_info *info_r);
+/* The worker's channel to the auth process. */
+struct auth_client *client_auth(struct client *client);
+/* Counts a failed authentication; too many close the connection. */
+void client_auth_failed(struct client *client);
+/* The auth process said OK for user: the session becomes
+ * authenticated; returns the command's result. */
+enum cmd_result client_authenticated(struct client *client, struct command *cmd,
+                                     const char *user,
+                                     const unsigned char *ticket,
+                                     size_t ticket_len);
+/* A command that returned CMD_WAIT_EVENT goes on with result r. */
+void client_command_resume(struct client *client, enum cmd_result r);
 
 #endif

@@ -25,6 +25,8 @@ enum cmd_result {
 	CMD_DONE,       /* the tagged result is set */
 	CMD_MORE,       /* call again when output drains */
 	CMD_WAIT_INPUT, /* IDLE/AUTHENTICATE: call input_line on each line */
+	CMD_WAIT_EVENT, /* waits for another process (the auth process):
+	                   nothing runs until client_command_resume() */
 };
 
 enum command_flags {
@@ -69,6 +71,7 @@ struct command {
 	 * holds outside cmd->arena. */
 	void (*cleanup)(struct command *cmd);
 
+	bool waiting_event;      /* returned CMD_WAIT_EVENT */
 	const char *result;      /* "OK", "NO" or "BAD" once done */
 	const char *result_text; /* e.g. "[TRYCREATE] No such mailbox" */
 	bool skip_sync;          /* send no mailbox updates before the tag */

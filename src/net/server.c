@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "imap/client.h"
+#include "login/auth-client.h"
+#include "master/control.h"
 #include "imap/view.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -25,58 +27,28 @@
 /* How often timeouts are checked. */
 #define WORKER_TICK_MS 1000
 
-static int
-listen_socket(const struct listen_spec *spec, const char **error_r)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, spec->host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(spec->port);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, spec->host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(spec->port);
-		len = sizeof(*sin6);
-	} else {
-		*error_r = "listen address must be a numeric IP address";
-		return -1;
-	}
-	int fd =
-	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
-		*error_r = strerror(errno);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
+/* Names a peer for logs, throttling and the loopback rule. */
 static void
-peer_name(const struct sockaddr_storage *ss, char *buf, size_t size)
+peer_describe(const struct sockaddr_storage *ss, struct client_peer *peer)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
+	casella_strlcpy(peer->ip, "?", sizeof(peer->ip));
+	peer->loopback = false;
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		inet_ntop(AF_INET, &sin->sin_addr, peer->ip, sizeof(peer->ip));
 		port = ntohs(sin->sin_port);
+		peer->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		inet_ntop(AF_INET6, &sin6->sin6_addr, peer->ip,
+		          sizeof(peer->ip));
 		port = ntohs(sin6->sin6_port);
+		peer->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 	}
-	snprintf(buf, size, "%s:%u", host, port);
+	snprintf(peer->name, sizeof(peer->name),
+	         ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", peer->ip,
+	         port);
 }
 
 static void
@@ -105,9 +77,9 @@ worker_accept(struct loop_io *io, uint32_t events)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		char peer[64];
-		peer_name(&ss, peer, sizeof(peer));
-		client_create(worker, fd, peer);
+		struct client_peer peer;
+		peer_describe(&ss, &peer);
+		client_create(worker, fd, &peer);
 	}
 }
 
@@ -266,9 +238,72 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* The descriptors the master hands the mail process. */
+struct server_fds {
+	const struct server_config *config;
+	int listen[SERVER_MAX_LISTEN][WORKER_MAX]; /* -1 if missing */
+	int auth[WORKER_MAX];
+};
+
+static int
+server_setup_fd(void *context, enum control_fd_kind kind, uint32_t index,
+                int fd)
+{
+	struct server_fds *fds = context;
+	unsigned workers = fds->config->worker_count;
+	int *slot = NULL;
+	if (kind == CONTROL_FD_LISTEN &&
+	    index < fds->config->listen_count * workers)
+		slot = &fds->listen[index / workers][index % workers];
+	else if (kind == CONTROL_FD_AUTH && index < workers)
+		slot = &fds->auth[index];
+	if (slot == NULL || *slot >= 0) {
+		close(fd);
+		return -1;
+	}
+	*slot = fd;
+	return 0;
+}
+
+static int
+server_receive_fds(int control, struct server_fds *fds, const char **error_r)
+{
+	memset(fds->listen, -1, sizeof(fds->listen));
+	memset(fds->auth, -1, sizeof(fds->auth));
+	static const struct control_setup_ops ops = {.fd = server_setup_fd};
+	if (control_receive_setup(control, &ops, fds, error_r) < 0)
+		return -1;
+	for (unsigned w = 0; w < fds->config->worker_count; w++) {
+		for (size_t l = 0; l < fds->config->listen_count; l++) {
+			if (fds->listen[l][w] < 0) {
+				*error_r = "a listener is missing";
+				return -1;
+			}
+		}
+		if (fds->auth[w] < 0) {
+			*error_r = "an auth channel is missing";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+server_close_fds(struct server_fds *fds)
+{
+	for (unsigned w = 0; w < WORKER_MAX; w++) {
+		for (size_t l = 0; l < SERVER_MAX_LISTEN; l++) {
+			if (fds->listen[l][w] >= 0)
+				close(fds->listen[l][w]);
+		}
+		if (fds->auth[w] >= 0)
+			close(fds->auth[w]);
+	}
+}
+
 static int
 worker_init(struct worker *worker, const struct server_config *config,
-            unsigned index, const char **error_r)
+            unsigned index, struct server_fds *fds, const char **error_r)
 {
 	worker->index = index;
 	worker->config = config;
@@ -285,10 +320,11 @@ worker_init(struct worker *worker, const struct server_config *config,
 	    .fd = efd, .callback = worker_event, .context = worker};
 	loop_io_add(worker->loop, &worker->event_io, EPOLLIN);
 	worker->hub_slot = hub_register_worker(efd);
+	worker->auth = auth_client_create(worker->loop, fds->auth[index]);
+	fds->auth[index] = -1;
 	for (size_t i = 0; i < config->listen_count; i++) {
-		int fd = listen_socket(&config->listen[i], error_r);
-		if (fd < 0)
-			return -1;
+		int fd = fds->listen[i][index];
+		fds->listen[i][index] = -1;
 		worker->listen_io[i] = (struct loop_io){
 		    .fd = fd, .callback = worker_accept, .context = worker};
 		loop_io_add(worker->loop, &worker->listen_io[i], EPOLLIN);
@@ -319,12 +355,13 @@ worker_deinit(struct worker *worker)
 		close(worker->notify_io.fd);
 	if (worker->event_io.fd > 0)
 		close(worker->event_io.fd);
+	auth_client_destroy(&worker->auth);
 	store_close(&worker->store);
 	loop_destroy(&worker->loop);
 }
 
 int
-server_run(const struct server_config *config)
+server_run(const struct server_config *config, int control)
 {
 	sigset_t signals;
 	sigemptyset(&signals);
@@ -334,10 +371,18 @@ server_run(const struct server_config *config)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	struct server_fds fds = {.config = config};
+	const char *setup_error;
+	if (server_receive_fds(control, &fds, &setup_error) < 0) {
+		log_error("mail: startup failed: %s", setup_error);
+		server_close_fds(&fds);
+		return 1;
+	}
 	hub_init();
 	const char *index_error;
 	if (indexer_start(config->data_dir, &index_error) < 0) {
 		log_error("startup failed: indexer: %s", index_error);
+		server_close_fds(&fds);
 		return 1;
 	}
 	unsigned count = config->worker_count;
@@ -346,7 +391,7 @@ server_run(const struct server_config *config)
 	unsigned started = 0;
 	for (unsigned i = 0; i < count; i++) {
 		const char *error;
-		if (worker_init(&workers[i], config, i, &error) < 0) {
+		if (worker_init(&workers[i], config, i, &fds, &error) < 0) {
 			log_error("startup failed: %s", error);
 			ret = 1;
 			count = i + 1;
@@ -356,16 +401,13 @@ server_run(const struct server_config *config)
 	for (unsigned i = 0; i < count; i++, started++)
 		pthread_create(&workers[i].thread, NULL, worker_main,
 		               &workers[i]);
-	for (size_t i = 0; i < config->listen_count; i++)
-		log_info("listening on %s port %u", config->listen[i].host,
-		         config->listen[i].port);
 
 	int sig;
 	do {
 		sigwait(&signals, &sig);
 	} while (sig == SIGHUP);
-	log_info("signal %d: shutting down", sig);
 out:
+	server_close_fds(&fds);
 	for (unsigned i = 0; i < started; i++) {
 		static const uint64_t one = 1;
 		workers[i].stopping = true;
@@ -377,6 +419,5 @@ out:
 		worker_deinit(&workers[i]);
 	free(workers);
 	indexer_stop();
-	log_info("stopped");
 	return ret;
 }

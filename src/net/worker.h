@@ -6,27 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "net/loop.h"
 
+struct auth_client;
 struct client;
 struct store;
 
-#define SERVER_MAX_LISTEN 16
-
-struct listen_spec {
-	char host[64]; /* numeric IPv4 or IPv6 address */
-	uint16_t port;
-};
-
-struct server_config {
-	const char *data_dir;
-	struct listen_spec listen[SERVER_MAX_LISTEN];
-	size_t listen_count;
-	unsigned worker_count;    /* threads; default: one per core */
-	unsigned login_timeout_s; /* before authentication */
-	unsigned idle_timeout_s;  /* after; RFC 9051 5.4: >= 30 min */
-	unsigned max_clients;     /* per server; refuse above */
-};
+#define WORKER_MAX 64
 
 /*
  * A worker thread: one event loop, one store handle, its own share of the
@@ -40,7 +27,8 @@ struct worker {
 	const struct server_config *config;
 	struct loop *loop;
 	struct store *store;
-	struct loop_io event_io; /* eventfd: hub notices and stop */
+	struct auth_client *auth; /* channel to the auth process */
+	struct loop_io event_io;  /* eventfd: hub notices and stop */
 	unsigned hub_slot;
 	struct loop_io listen_io[SERVER_MAX_LISTEN];
 	size_t listen_count;
@@ -53,8 +41,10 @@ struct worker {
 	uint64_t next_client_id;
 };
 
-/* Creates workers, binds, runs until SIGTERM/SIGINT; returns exit code. */
-int server_run(const struct server_config *config);
+/* The mail process: receives its listeners and auth channels over
+ * control from the master, runs the workers until SIGTERM/SIGINT;
+ * returns the exit code. */
+int server_run(const struct server_config *config, int control);
 
 /* Bookkeeping used by struct client. */
 void worker_client_add(struct worker *worker, struct client *client);

@@ -23,7 +23,7 @@
 #define STORE_KEYWORDS_MAX       256
 #define STORE_KEYWORDS_MAX_LEN   16384
 #define STORE_BUSY_TIMEOUT_MSECS 10000
-#define STORE_SCHEMA_VERSION     1
+#define STORE_SCHEMA_VERSION     2
 
 /* Cached prepared statements; SQL text is in store-sqlite.c. */
 enum store_stmt {
@@ -36,7 +36,6 @@ enum store_stmt {
 	STMT_USER_GET,
 	STMT_USER_EXISTS,
 	STMT_USER_INSERT,
-	STMT_USER_SET_PASSWORD,
 	STMT_USER_LIST,
 	STMT_USER_DELETE,
 	STMT_USER_MAILBOXES,

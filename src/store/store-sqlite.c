@@ -33,12 +33,9 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [STMT_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
-    [STMT_USER_GET] = "SELECT id, password_hash FROM users WHERE name = ?1",
+    [STMT_USER_GET] = "SELECT id FROM users WHERE name = ?1",
     [STMT_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
-    [STMT_USER_INSERT] =
-        "INSERT INTO users (name, password_hash) VALUES (?1, ?2)",
-    [STMT_USER_SET_PASSWORD] =
-        "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+    [STMT_USER_INSERT] = "INSERT INTO users (name) VALUES (?1)",
     [STMT_USER_LIST] = "SELECT name FROM users ORDER BY name",
     [STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
     [STMT_USER_MAILBOXES] = "SELECT id FROM mailboxes WHERE user_id = ?1",
@@ -156,8 +153,7 @@ static const char store_schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE users ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " name TEXT NOT NULL UNIQUE,"
-    " password_hash TEXT NOT NULL);"
+    " name TEXT NOT NULL UNIQUE);"
     "CREATE TABLE mailboxes ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " user_id INTEGER NOT NULL REFERENCES users (id),"

@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "arena.h"
-#include "password-cache.h"
-#include "password.h"
 #include "util.h"
 
 #define STORE_USER_NAME_MAX 64
@@ -28,28 +26,9 @@ store_user_name_is_valid(const char *name)
 	return true;
 }
 
+/* Looks a user up. */
 static enum store_result
-store_check_new_user(struct store *store, const char *name,
-                     const char *password)
-{
-	if (!store_user_name_is_valid(name))
-		return store_fail(
-		    store, STORE_DENIED,
-		    "invalid user name: use 1..%d of "
-		    "A-Z a-z 0-9 . _ @ + -, not starting with '.'",
-		    STORE_USER_NAME_MAX);
-	if (!password_is_acceptable(password))
-		return store_fail(store, STORE_DENIED,
-		                  "password must be 1..%d bytes",
-		                  PASSWORD_MAX_LEN);
-	return STORE_OK;
-}
-
-/* Looks a user up inside a transaction; hash_r (PASSWORD_HASH_SIZE bytes)
- * may be NULL. */
-static enum store_result
-store_user_get(struct store *store, const char *name, int64_t *user_id_r,
-               char *hash_r)
+store_user_get(struct store *store, const char *name, int64_t *user_id_r)
 {
 	sqlite3_stmt *stmt = store_stmt(store, STMT_USER_GET);
 	if (stmt == NULL)
@@ -59,11 +38,6 @@ store_user_get(struct store *store, const char *name, int64_t *user_id_r,
 	enum store_result ret = STORE_OK;
 	if (rc == SQLITE_ROW) {
 		*user_id_r = sqlite3_column_int64(stmt, 0);
-		const char *hash = (const char *)sqlite3_column_text(stmt, 1);
-		if (hash_r != NULL &&
-		    casella_strlcpy(hash_r, hash != NULL ? hash : "",
-		                    PASSWORD_HASH_SIZE) >= PASSWORD_HASH_SIZE)
-			hash_r[0] = '\0';
 	} else if (rc == SQLITE_DONE) {
 		ret = store_fail(store, STORE_NOT_FOUND, "no such user");
 	} else {
@@ -73,25 +47,28 @@ store_user_get(struct store *store, const char *name, int64_t *user_id_r,
 	return ret;
 }
 
-enum store_result
-store_user_add(struct store *store, const char *name, const char *password,
-               const char **error_r)
+bool
+store_user_name_valid(const char *name)
 {
-	char hash[PASSWORD_HASH_SIZE];
+	return store_user_name_is_valid(name);
+}
+
+enum store_result
+store_user_add(struct store *store, const char *name, const char **error_r)
+{
 	int64_t user_id, inbox_id;
 
-	enum store_result ret = store_check_new_user(store, name, password);
-	if (ret != STORE_OK)
-		return store_result(store, ret, error_r);
-	/* Hash before taking the write lock: it is the slow part. */
-	if (password_hash(password, hash) < 0)
+	if (!store_user_name_is_valid(name))
 		return store_result(
 		    store,
-		    store_fail(store, STORE_ERROR, "password hashing failed"),
+		    store_fail(store, STORE_DENIED,
+		               "invalid user name: use 1..%d of "
+		               "A-Z a-z 0-9 . _ @ + -, not starting with '.'",
+		               STORE_USER_NAME_MAX),
 		    error_r);
-	ret = store_tx_begin(store, true);
+	enum store_result ret = store_tx_begin(store, true);
 	if (ret == STORE_OK) {
-		ret = store_user_get(store, name, &user_id, NULL);
+		ret = store_user_get(store, name, &user_id);
 		if (ret == STORE_OK)
 			ret = store_fail(store, STORE_EXISTS,
 			                 "user already exists");
@@ -104,7 +81,6 @@ store_user_add(struct store *store, const char *name, const char *password,
 		ret = STORE_ERROR;
 	if (ret == STORE_OK) {
 		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
 		ret = store_step_done(store, stmt, "insert user");
 	}
 	if (ret == STORE_OK) {
@@ -112,7 +88,6 @@ store_user_add(struct store *store, const char *name, const char *password,
 		ret =
 		    store_mailbox_insert(store, user_id, "INBOX", 0, &inbox_id);
 	}
-	secure_zero(hash, sizeof(hash));
 	return store_result(store, store_tx_end(store, ret), error_r);
 }
 
@@ -155,7 +130,7 @@ store_user_delete(struct store *store, const char *name, const char **error_r)
 	store_vec_init(&ids, sizeof(int64_t));
 	enum store_result ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_user_get(store, name, &user_id, NULL);
+		ret = store_user_get(store, name, &user_id);
 	if (ret == STORE_OK)
 		ret = store_user_purge(store, user_id, &ids);
 	ret = store_tx_end(store, ret);
@@ -168,37 +143,6 @@ store_user_delete(struct store *store, const char *name, const char **error_r)
 		store_gc_forget(store);
 	}
 	store_vec_free(&ids);
-	return store_result(store, ret, error_r);
-}
-
-enum store_result
-store_user_set_password(struct store *store, const char *name,
-                        const char *password, const char **error_r)
-{
-	char hash[PASSWORD_HASH_SIZE];
-
-	if (!password_is_acceptable(password))
-		return store_result(store,
-		                    store_fail(store, STORE_DENIED,
-		                               "password must be 1..%d bytes",
-		                               PASSWORD_MAX_LEN),
-		                    error_r);
-	if (password_hash(password, hash) < 0)
-		return store_result(
-		    store,
-		    store_fail(store, STORE_ERROR, "password hashing failed"),
-		    error_r);
-	sqlite3_stmt *stmt = store_stmt(store, STMT_USER_SET_PASSWORD);
-	enum store_result ret = STORE_ERROR;
-	if (stmt != NULL) {
-		/* One statement outside BEGIN is its own transaction. */
-		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
-		ret = store_step_done(store, stmt, "set password");
-	}
-	if (ret == STORE_OK && sqlite3_changes(store->db) == 0)
-		ret = store_fail(store, STORE_NOT_FOUND, "no such user");
-	secure_zero(hash, sizeof(hash));
 	return store_result(store, ret, error_r);
 }
 
@@ -241,46 +185,10 @@ store_user_list(struct store *store, struct arena *arena, const char ***names_r,
 }
 
 enum store_result
-store_user_authenticate(struct store *store, const char *name,
-                        const char *password, int64_t *user_id_r,
-                        const char **error_r)
-{
-	char hash[PASSWORD_HASH_SIZE];
-	int64_t user_id = 0;
-	enum store_result ret = STORE_NOT_FOUND;
-
-	if (store_user_name_is_valid(name))
-		ret = store_user_get(store, name, &user_id, hash);
-	if (ret == STORE_ERROR)
-		return store_result(store, ret, error_r);
-	/* An unknown user costs one hash too, so timing doesn't tell which
-	 * names exist; so does an over-long password. */
-	bool known = ret == STORE_OK && hash[0] != '\0';
-	bool acceptable = password_is_acceptable(password);
-	bool ok;
-	if (known && acceptable && password_cache_check(hash, password)) {
-		ok = true;
-	} else {
-		ok = password_verify(acceptable ? password : "",
-		                     known ? hash : NULL);
-		if (ok && known && acceptable)
-			password_cache_add(hash, password);
-	}
-	secure_zero(hash, sizeof(hash));
-	if (!ok || !known || !password_is_acceptable(password))
-		return store_result(
-		    store,
-		    store_fail(store, STORE_DENIED, "authentication failed"),
-		    error_r);
-	*user_id_r = user_id;
-	return STORE_OK;
-}
-
-enum store_result
 store_user_lookup(struct store *store, const char *name, int64_t *user_id_r,
                   const char **error_r)
 {
-	return store_result(store, store_user_get(store, name, user_id_r, NULL),
+	return store_result(store, store_user_get(store, name, user_id_r),
 	                    error_r);
 }
 

@@ -34,6 +34,7 @@ enum store_result {
 	STORE_EXISTS,    /* the name is taken */
 	STORE_DENIED,    /* bad password; or an operation not allowed */
 	STORE_LIMIT,     /* a limit was reached (e.g. UIDs exhausted) */
+	STORE_CONFLICT,  /* compare-and-swap found another value */
 	STORE_ERROR,     /* environment failure, see *error_r */
 };
 
@@ -152,26 +153,27 @@ void store_close(struct store **store);
 void store_set_change_hook(struct store *store, store_change_hook *hook,
                            void *context);
 
-/* Users.  add also creates the user's INBOX.  Passwords are kept as a
- * salted yescrypt hash. */
+/* Users.  add also creates the user's INBOX.  Their secrets are not
+ * here but in the credential store (store/cred.h), which the mail
+ * process never opens. */
+/* 1..64 bytes of [A-Za-z0-9._@+-], not starting with '.'. */
+bool store_user_name_valid(const char *name);
 enum store_result store_user_add(struct store *store, const char *name,
-                                 const char *password, const char **error_r);
+                                 const char **error_r);
 enum store_result store_user_delete(struct store *store, const char *name,
                                     const char **error_r);
-enum store_result store_user_set_password(struct store *store, const char *name,
-                                          const char *password,
-                                          const char **error_r);
 enum store_result store_user_list(struct store *store, struct arena *arena,
                                   const char ***names_r, size_t *count_r,
                                   const char **error_r);
-/* STORE_OK and *user_id_r on success; STORE_DENIED for an unknown user or a
- * wrong password (the same cost either way). */
-enum store_result store_user_authenticate(struct store *store, const char *name,
-                                          const char *password,
-                                          int64_t *user_id_r,
-                                          const char **error_r);
 enum store_result store_user_lookup(struct store *store, const char *name,
                                     int64_t *user_id_r, const char **error_r);
+
+/*
+ * Brings an older data directory up to date before anything opens it:
+ * schema 1 kept password hashes in casella.db; they move to the
+ * credential store.  Run by casellad's master and by the admin tool.
+ */
+enum store_result store_upgrade(const char *data_dir, const char **error_r);
 
 /* Mailboxes.  list returns all of a user's mailboxes sorted by name. */
 enum store_result store_mailbox_list(struct store *store, int64_t user_id,

@@ -31,6 +31,18 @@ CASELLAD = BUILD / "casellad"
 CASELLA = BUILD / "casella"
 HOST = "127.0.0.1"
 
+
+def _shared_scripts():
+    """The workplace's scripts that start real peers (KDC, Dovecot) and
+    hold reference clients (otp.py, sasl-login-example.py)."""
+    for d in (REPO.parent / "shared" / "scripts", Path("/work/shared/scripts")):
+        if (d / "otp.py").is_file():
+            return d
+    return None
+
+
+SHARED_SCRIPTS = _shared_scripts()
+
 SANITIZER_RE = re.compile(r"ERROR: \w*Sanitizer|runtime error:|SUMMARY: \w*Sanitizer")
 
 

@@ -1,4 +1,4 @@
-#include "store/password-cache.h"
+#include "auth/password-cache.h"
 #include "test.h"
 
 static void

@@ -55,7 +55,7 @@ test_counts_follow_changes(void)
 	if (mkdtemp(test_dir) == NULL)
 		fatal("mkdtemp: %s", strerror(errno));
 	if (store_open(test_dir, &store, &error) != STORE_OK ||
-	    store_user_add(store, "u", "pw", &error) != STORE_OK)
+	    store_user_add(store, "u", &error) != STORE_OK)
 		fatal("setup: %s", error);
 	struct arena *arena = arena_create(4096);
 	int64_t user, other;

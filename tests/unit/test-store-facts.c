@@ -47,7 +47,7 @@ start(int64_t *inbox_r, int64_t *other_r)
 	if (mkdtemp(test_dir) == NULL)
 		fatal("mkdtemp: %s", strerror(errno));
 	if (store_open(test_dir, &store, &error) != STORE_OK ||
-	    store_user_add(store, "u", "pw", &error) != STORE_OK)
+	    store_user_add(store, "u", &error) != STORE_OK)
 		fatal("setup: %s", error);
 	int64_t uid;
 	struct arena *arena = arena_create(1024);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "password.h"
+#include "auth/password.h"
 #include "util.h"
 
 struct password_cache_entry {
