@@ -211,7 +211,7 @@ fetch_write_literal(struct command *cmd, struct fetch_ctx *ctx,
                     struct str *heap)
 {
 	struct client *client = cmd->client;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	/* RFC 3516 4.2: binary content with NUL goes as literal8. */
 	bool nul = item->binary && memchr(data, '\0', len) != NULL;
 	if (len == 0)
@@ -337,7 +337,7 @@ static enum fetch_step
 fetch_write_section(struct command *cmd, struct fetch_ctx *ctx,
                     const struct fetch_item *item)
 {
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	str_append_cstr(out, item->name);
 	if (item->partial)
 		str_printf(out, "<%llu>", (unsigned long long)item->origin);
@@ -379,7 +379,7 @@ fetch_write_binary_size(struct command *cmd, struct fetch_ctx *ctx,
 			size = mime_decode(NULL, mime_part_encoding(part), data,
 			                   len);
 	}
-	str_printf(&cmd->client->output, "%s %llu", item->name,
+	str_printf(&cmd->client->conn->output, "%s %llu", item->name,
 	           (unsigned long long)size);
 }
 
@@ -387,7 +387,7 @@ static void
 fetch_write_structure(struct command *cmd, struct fetch_ctx *ctx,
                       const struct fetch_item *item)
 {
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	bool extended = item->type == FETCH_ITEM_BODYSTRUCTURE;
 	str_append_cstr(out, extended ? "BODYSTRUCTURE " : "BODY ");
 	const char *fact = fetch_fact(ctx, item);
@@ -410,7 +410,7 @@ fetch_write_item(struct command *cmd, struct fetch_ctx *ctx,
                  const struct fetch_item *item)
 {
 	struct client *client = cmd->client;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	const struct store_message *msg = &ctx->msgs[ctx->msg_index];
 	char date[IMAP_DATE_TIME_BUF_SIZE];
 	switch (item->type) {
@@ -467,13 +467,13 @@ fetch_open_message(struct command *cmd, struct fetch_ctx *ctx)
 	uint32_t seq = view_seq_of_uid(client->view, msg->uid);
 	/* Sequence numbers can't shift during FETCH: no sync runs. */
 	i_assert(seq != 0);
-	str_printf(&client->output, "* %u FETCH (", seq);
+	str_printf(&client->conn->output, "* %u FETCH (", seq);
 	ctx->open = true;
 	ctx->need_space = false;
 	ctx->item_index = 0;
 	/* RFC 9051 6.4.9: UID FETCH responses always carry UID. */
 	if (cmd->uid && !ctx->req.has_uid) {
-		str_printf(&client->output, "UID %u", msg->uid);
+		str_printf(&client->conn->output, "UID %u", msg->uid);
 		ctx->need_space = true;
 	}
 }
@@ -482,7 +482,7 @@ static void
 fetch_close_message(struct command *cmd, struct fetch_ctx *ctx)
 {
 	struct client *client = cmd->client;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	const struct store_message *msg = &ctx->msgs[ctx->msg_index];
 	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported. */
 	if (ctx->seen_set[ctx->msg_index] && !ctx->req.has_flags) {
@@ -539,7 +539,7 @@ fetch_message(struct command *cmd, struct fetch_ctx *ctx)
 		const struct fetch_item *item =
 		    &ctx->req.items[ctx->item_index++];
 		if (ctx->need_space)
-			str_append_char(&cmd->client->output, ' ');
+			str_append_char(&cmd->client->conn->output, ' ');
 		ctx->need_space = true;
 		if (fetch_write_item(cmd, ctx, item) == FETCH_STEP_PAUSE)
 			return FETCH_STEP_PAUSE;

@@ -293,7 +293,7 @@ static int
 list_write_node(struct command *cmd, const struct list_context *ctx,
                 const struct list_node *n, const char **error_r)
 {
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	str_append_cstr(out, ctx->lsub ? "* LSUB " : "* LIST ");
 	list_write_attrs(ctx, n, out);
 	str_append_cstr(out, " \"/\" ");

@@ -117,7 +117,7 @@ search_respond(struct command *cmd, const struct search_program *prog,
 	struct client *client = cmd->client;
 	/* RFC 9051 6.4.4: without RETURN, a rev2 client gets ESEARCH ALL. */
 	if (!prog->has_return && !client_is_rev2(client)) {
-		search_write_rev1(&client->output, res);
+		search_write_rev1(&client->conn->output, res);
 		return;
 	}
 	unsigned opts =
@@ -125,7 +125,7 @@ search_respond(struct command *cmd, const struct search_program *prog,
 	/* RFC 5182 2.1: RETURN (SAVE) alone produces no ESEARCH. */
 	if ((opts & ~(unsigned)SEARCH_RETURN_SAVE) == 0)
 		return;
-	search_write_esearch(&client->output, cmd->tag, res, opts);
+	search_write_esearch(&client->conn->output, cmd->tag, res, opts);
 }
 
 /*

@@ -226,7 +226,7 @@ static void
 sort_write_esearch(struct command *cmd, const struct sort_program *prog,
                    const struct sort_msg *const *order, size_t count)
 {
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	unsigned opts = prog->return_opts;
 	str_append_cstr(out, "* ESEARCH (TAG ");
 	imap_write_string(out, cmd->tag, strlen(cmd->tag), false);
@@ -256,7 +256,7 @@ sort_respond(struct command *cmd, const struct sort_program *prog,
 		sort_write_esearch(cmd, prog, order, count);
 		return;
 	}
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	str_append_cstr(out, "* SORT");
 	for (size_t i = 0; i < count; i++)
 		str_printf(out, " %u", sort_value(cmd, order[i]));

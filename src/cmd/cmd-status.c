@@ -122,7 +122,7 @@ status_write_order(struct command *cmd, const struct store_mailbox *mb,
 	if (r != STORE_OK)
 		return -1;
 
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	str_append_cstr(out, "* STATUS ");
 	mailbox_write_name(cmd, out, mb->name);
 	str_append_cstr(out, " (");

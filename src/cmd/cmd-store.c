@@ -161,7 +161,7 @@ static void
 store_send_flags(struct client *client)
 {
 	struct mailbox_view *view = client->view;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	str_append_cstr(
 	    out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
@@ -231,7 +231,7 @@ store_continue(struct command *cmd)
 {
 	struct store_ctx *ctx = cmd->context;
 	struct client *client = cmd->client;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	bool condstore = (client->enabled & CLIENT_ENABLED_CONDSTORE) != 0;
 	while (ctx->next < ctx->count) {
 		if (client_output_pending(client) > CLIENT_OUTPUT_HIGH)

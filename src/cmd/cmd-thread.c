@@ -633,7 +633,7 @@ thread_write_tree(struct str *out, const struct thread_node *top,
 static void
 thread_respond(struct command *cmd, struct thread_ctx *t)
 {
-	struct str *out = &cmd->client->output;
+	struct str *out = &cmd->client->conn->output;
 	const struct thread_node **stack = arena_new_array(
 	    t->arena, const struct thread_node *, t->node_count + 2);
 	str_append_cstr(out, "* THREAD");

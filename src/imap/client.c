@@ -18,7 +18,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "auth/sasl.h"
-#include "login/auth-client.h"
+#include "net/conn.h"
 #include "net/worker.h"
 #include "store/store.h"
 
@@ -44,40 +44,67 @@ static const struct imap_parser_limits authed_limits = {
 /* An IDLE "DONE" or SASL response line may be this long at most: the
  * base64 of the largest SASL response. */
 #define CLIENT_WAIT_LINE_MAX (4 * (SASL_INPUT_MAX / 3) + 8)
-/* Failed authentications per connection before it is closed. */
-#define CLIENT_AUTH_FAILURES_MAX 5
 
-static void client_io(struct loop_io *io, uint32_t events);
-static void client_run(struct client *client);
+static void client_run_steps(void *context);
+static void client_closed(void *context, const char *reason);
+static void client_expire(void *context, enum conn_expiry why);
+
+static const struct conn_handler client_handler = {
+    .run = client_run_steps,
+    .closed = client_closed,
+    .expire = client_expire,
+};
+
+static void
+client_link(struct worker *worker, struct client *client)
+{
+	client->next = worker->clients;
+	if (worker->clients != NULL)
+		worker->clients->prev = client;
+	worker->clients = client;
+	worker->client_count++;
+}
+
+static void
+client_unlink(struct worker *worker, struct client *client)
+{
+	if (client->prev != NULL)
+		client->prev->next = client->next;
+	else
+		worker->clients = client->next;
+	if (client->next != NULL)
+		client->next->prev = client->prev;
+	client->prev = client->next = NULL;
+	worker->client_count--;
+}
 
 struct client *
-client_create(struct worker *worker, int fd, const struct client_peer *peer)
+client_create(struct worker *worker, struct conn *conn)
 {
 	struct client *client = xcalloc(1, sizeof(*client));
 	client->worker = worker;
+	client->conn = conn;
 	client->id = ++worker->next_client_id * 64 + worker->index;
-	casella_strlcpy(client->peer, peer->name, sizeof(client->peer));
-	casella_strlcpy(client->peer_ip, peer->ip, sizeof(client->peer_ip));
-	client->peer_loopback = peer->loopback;
-	client->io.fd = fd;
-	client->io.callback = client_io;
-	client->io.context = client;
 	client->state = CLIENT_STATE_NOT_AUTHENTICATED;
 	client->parser = imap_parser_create(&preauth_limits);
-	/* Room for the longest SASL line, and a chunk read beyond it. */
-	str_init(&client->input, CLIENT_WAIT_LINE_MAX + CLIENT_INPUT_CHUNK);
-	str_init(&client->output, CLIENT_OUTPUT_MAX);
-	worker_client_add(worker, client);
-	if (loop_io_add(worker->loop, &client->io, EPOLLIN) < 0) {
-		client_destroy(client, "epoll failed");
-		return client;
-	}
+	client_link(worker, client);
+	conn_set_handler(conn, &client_handler, client);
+	const struct server_config *config = worker->config;
+	uint64_t login_ms = (uint64_t)config->login_timeout_s * 1000;
+	/* Before login: idle for at most login_ms, and logged in within
+	 * login_ms of connecting, however the bytes trickle in. */
+	conn_set_timeouts(conn, login_ms, now_ms() + login_ms);
 	log_info("session=%llx connect peer=%s", (unsigned long long)client->id,
-	         client->peer);
+	         conn->peer.name);
+	return client;
+}
+
+void
+client_greet(struct client *client)
+{
 	client_send(client, "* OK [CAPABILITY %s] Casella ready\r\n",
 	            client_capabilities(client));
-	client_run(client);
-	return client;
+	conn_run(client->conn);
 }
 
 static void
@@ -93,31 +120,49 @@ client_command_free(struct client *client)
 	arena_destroy(&arena);
 }
 
+/* The connection went away: the session ends, its memory goes after the
+ * batch. */
+static void
+client_closed(void *context, const char *reason)
+{
+	struct client *client = context;
+	client->destroyed = true;
+	client->conn = NULL;
+	log_info("session=%llx disconnect reason=\"%s\"",
+	         (unsigned long long)client->id, reason);
+	client_unlink(client->worker, client);
+	client->free_next = client->worker->graveyard;
+	client->worker->graveyard = client;
+}
+
 void
 client_destroy(struct client *client, const char *reason)
 {
-	if (client->destroyed)
-		return;
-	client->destroyed = true;
-	log_info("session=%llx disconnect reason=\"%s\"",
-	         (unsigned long long)client->id, reason);
-	loop_io_remove(client->worker->loop, &client->io);
-	close(client->io.fd);
-	client->io.fd = -1;
-	worker_client_remove(client->worker, client);
-	worker_client_bury(client->worker, client);
+	if (!client->destroyed)
+		conn_close(client->conn, reason);
+}
+
+static void
+client_expire(void *context, enum conn_expiry why)
+{
+	struct client *client = context;
+	/* RFC 9051 7.1.5: BYE before we close. */
+	if (client->conn->bulk == NULL)
+		client_send(client,
+		            why == CONN_EXPIRY_SHUTDOWN
+		                ? "* BYE Server shutting down\r\n"
+		                : "* BYE Autologout; idle too long\r\n");
+	(void)conn_flush(client->conn);
+	client_destroy(client, why == CONN_EXPIRY_SHUTDOWN ? "shutdown"
+	                                                   : "idle timeout");
 }
 
 void
 client_free(struct client *client)
 {
 	client_command_free(client);
-	if (client->bulk != NULL && client->bulk_release != NULL)
-		client->bulk_release(client->bulk, client->bulk_len);
 	view_close(&client->view);
 	imap_parser_destroy(&client->parser);
-	str_free(&client->input);
-	str_free(&client->output);
 	free(client->username);
 	free(client);
 }
@@ -125,17 +170,16 @@ client_free(struct client *client)
 void
 client_send_raw(struct client *client, const void *data, size_t len)
 {
-	i_assert(client->bulk == NULL);
-	str_append(&client->output, data, len);
+	conn_send(client->conn, data, len);
 }
 
 void
 client_send(struct client *client, const char *fmt, ...)
 {
-	i_assert(client->bulk == NULL);
+	i_assert(client->conn->bulk == NULL);
 	va_list ap;
 	va_start(ap, fmt);
-	str_vprintf(&client->output, fmt, ap);
+	str_vprintf(&client->conn->output, fmt, ap);
 	va_end(ap);
 }
 
@@ -143,19 +187,13 @@ void
 client_send_bulk(struct client *client, const char *data, size_t len,
                  void (*release)(const char *data, size_t len))
 {
-	i_assert(client->bulk == NULL);
-	client->bulk = data;
-	client->bulk_len = len;
-	client->bulk_sent = 0;
-	client->bulk_release = release;
+	conn_send_bulk(client->conn, data, len, release);
 }
 
 size_t
 client_output_pending(const struct client *client)
 {
-	return client->output.len + (client->bulk != NULL
-	                                 ? client->bulk_len - client->bulk_sent
-	                                 : 0);
+	return conn_output_pending(client->conn);
 }
 
 struct store *
@@ -172,167 +210,9 @@ client_login(struct client *client, int64_t user_id, const char *username)
 	free(client->username);
 	client->username = xstrdup(username);
 	imap_parser_set_limits(client->parser, &authed_limits);
-	worker_client_touch(client->worker, client);
-}
-
-bool
-client_plaintext_allowed(const struct client *client)
-{
-	return client->secured || client->peer_loopback;
-}
-
-/* Whether a mechanism with these flags may be used on this session. */
-static enum client_mech_use
-client_mech_flags_use(const struct client *client, unsigned flags)
-{
-	if ((flags & SASL_MECH_NEEDS_TLS) != 0 && !client->secured)
-		return CLIENT_MECH_NEEDS_TLS;
-	if ((flags & SASL_MECH_PLAINTEXT) != 0 &&
-	    !client_plaintext_allowed(client))
-		return CLIENT_MECH_NEEDS_TLS;
-	return CLIENT_MECH_USABLE;
-}
-
-enum client_mech_use
-client_mech_usable(const struct client *client, const char *mech)
-{
-	const struct auth_client *auth = client->worker->auth;
-	const char *name;
-	unsigned flags;
-	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
-	     i++) {
-		if (strcasecmp(name, mech) == 0)
-			return client_mech_flags_use(client, flags);
-	}
-	return CLIENT_MECH_UNKNOWN;
-}
-
-/* "AUTH=..." for every mechanism usable now (RFC 9051 7.2.2). */
-static void
-client_auth_capabilities(const struct client *client, struct str *out)
-{
-	const struct auth_client *auth = client->worker->auth;
-	const char *name;
-	unsigned flags;
-	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
-	     i++) {
-		if (client_mech_flags_use(client, flags) == CLIENT_MECH_USABLE)
-			str_printf(out, " AUTH=%s", name);
-	}
-	if (!client_plaintext_allowed(client))
-		str_append_cstr(out, " LOGINDISABLED");
-}
-
-const char *
-client_capabilities(const struct client *client)
-{
-	static _Thread_local char buf[1024];
-	if (client->state != CLIENT_STATE_NOT_AUTHENTICATED) {
-		return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
-		       "NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND CHILDREN "
-		       "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
-		       "CREATE-SPECIAL-USE ESEARCH STATUS=SIZE SORT "
-		       "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
-		       "ESORT";
-	}
-	struct str out;
-	str_init(&out, sizeof(buf) - 1);
-	str_append_cstr(&out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID "
-	                      "ENABLE IDLE");
-	client_auth_capabilities(client, &out);
-	casella_strlcpy(buf, out.data, sizeof(buf));
-	str_free(&out);
-	return buf;
-}
-
-void
-client_sasl_info(const struct client *client, struct sasl_conn_info *info_r)
-{
-	memset(info_r, 0, sizeof(*info_r));
-	info_r->secured = client->secured;
-	info_r->trusted = client->peer_loopback;
-	info_r->peer_ip = client->peer_ip;
-	info_r->session_id = client->id;
-}
-
-struct auth_client *
-client_auth(struct client *client)
-{
-	return client->worker->auth;
-}
-
-void
-client_auth_failed(struct client *client)
-{
-	/* The auth process delays and throttles; this only stops one
-	 * connection from trying for ever. */
-	if (++client->auth_failures >= CLIENT_AUTH_FAILURES_MAX) {
-		client_send(client, "* BYE Too many authentication "
-		                    "failures\r\n");
-		client->closing = true;
-	}
-}
-
-enum cmd_result
-client_authenticated(struct client *client, struct command *cmd,
-                     const char *user, const unsigned char *ticket,
-                     size_t ticket_len)
-{
-	int64_t user_id;
-	const char *error;
-	enum store_result r =
-	    store_user_lookup(client_store(client), user, &user_id, &error);
-	if (r == STORE_NOT_FOUND)
-		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication "
-		                   "failed");
-	if (r != STORE_OK)
-		return cmd_store_error(cmd, error);
-	client_login(client, user_id, user);
-	return cmd_ok(cmd, "[CAPABILITY %s] Logged in",
-	              client_capabilities(client));
-}
-
-/* Writes as much queued output as the socket takes.  Returns -1 if the
- * connection failed. */
-static int
-client_flush(struct client *client)
-{
-	while (client_output_pending(client) > 0) {
-		struct iovec iov[2];
-		int n = 0;
-		if (client->output.len > 0) {
-			iov[n].iov_base = client->output.data;
-			iov[n++].iov_len = client->output.len;
-		}
-		if (client->bulk != NULL) {
-			iov[n].iov_base =
-			    (char *)client->bulk + client->bulk_sent;
-			iov[n++].iov_len = client->bulk_len - client->bulk_sent;
-		}
-		ssize_t w = writev(client->io.fd, iov, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		size_t written = (size_t)w;
-		size_t from_output =
-		    written < client->output.len ? written : client->output.len;
-		str_consume(&client->output, from_output);
-		client->bulk_sent += written - from_output;
-		if (client->bulk != NULL &&
-		    client->bulk_sent == client->bulk_len) {
-			if (client->bulk_release != NULL)
-				client->bulk_release(client->bulk,
-				                     client->bulk_len);
-			client->bulk = NULL;
-		}
-	}
-	/* An idle session keeps no output memory (STYLE.md 4). */
-	str_shrink(&client->output, 4096);
-	return 0;
+	uint64_t idle_ms =
+	    (uint64_t)client->worker->config->idle_timeout_s * 1000;
+	conn_set_timeouts(client->conn, idle_ms, 0);
 }
 
 static void
@@ -364,7 +244,7 @@ client_finish_command(struct client *client)
 	 * and the next parse may be far off. */
 	imap_parser_release(client->parser);
 	if (client->state == CLIENT_STATE_LOGOUT)
-		client->closing = true;
+		conn_close_after_output(client->conn, "logout");
 }
 
 /* Acts on what a handler returned. */
@@ -391,7 +271,7 @@ client_command_resume(struct client *client, enum cmd_result r)
 		return;
 	client->command->waiting_event = false;
 	client_command_result(client, r);
-	client_run(client);
+	conn_run(client->conn);
 }
 
 /* Finds whether the command may run in the current state. */
@@ -495,7 +375,7 @@ client_parse_error(struct client *client)
 	            code, imap_parser_error_text(p));
 	if (imap_parser_error_fatal(p)) {
 		client_send(client, "* BYE Too much invalid input\r\n");
-		client->closing = true;
+		conn_close_after_output(client->conn, "closed by server");
 	}
 }
 
@@ -504,21 +384,24 @@ client_parse_error(struct client *client)
 static bool
 client_feed_wait_input(struct client *client)
 {
-	char *lf = memchr(client->input.data, '\n', client->input.len);
+	struct str *input = &client->conn->input;
+	char *lf = memchr(input->data, '\n', input->len);
 	if (lf == NULL) {
-		if (client->input.len > CLIENT_WAIT_LINE_MAX) {
+		if (input->len > CLIENT_WAIT_LINE_MAX) {
 			client_send(client, "* BYE Line too long\r\n");
-			client->closing = true;
+			conn_close_after_output(client->conn,
+			                        "closed by server");
 		}
 		return false;
 	}
-	size_t line_len = (size_t)(lf - client->input.data);
+	size_t line_len = (size_t)(lf - input->data);
 	size_t consumed = line_len + 1;
-	if (line_len > 0 && client->input.data[line_len - 1] == '\r')
+	if (line_len > 0 && input->data[line_len - 1] == '\r')
 		line_len--;
 	struct command *cmd = client->command;
-	char *line = arena_strndup(cmd->arena, client->input.data, line_len);
-	str_consume(&client->input, consumed);
+	char *line = arena_strndup(cmd->arena, input->data, line_len);
+	secure_zero(input->data, consumed); /* may be a SASL secret */
+	str_consume(input, consumed);
 	client_command_result(client, cmd->input_line(cmd, line, line_len));
 	return true;
 }
@@ -529,37 +412,38 @@ client_feed_wait_input(struct client *client)
 static bool
 client_step(struct client *client)
 {
-	if (client->closing || client->destroyed)
+	struct conn *conn = client->conn;
+	if (client->destroyed || conn->closing)
 		return false;
-	if (client_output_pending(client) > CLIENT_OUTPUT_HIGH)
+	if (conn_output_pending(conn) > CONN_OUTPUT_HIGH)
 		return false;
 	struct command *cmd = client->command;
 	if (cmd != NULL) {
 		if (cmd->waiting_event)
 			return false;
 		if (cmd->input_line != NULL)
-			return client->input.len > 0 &&
+			return conn->input.len > 0 &&
 			       client_feed_wait_input(client);
 		/* A paused command resumes only after its bulk is out. */
-		if (client->bulk != NULL) {
-			if (client_flush(client) < 0) {
+		if (conn->bulk != NULL) {
+			if (conn_flush(conn) < 0) {
 				client_destroy(client, "write failed");
 				return false;
 			}
-			if (client->bulk != NULL)
+			if (conn->bulk != NULL)
 				return false;
 		}
 		client_call(client);
 		return true;
 	}
-	if (client->input.len == 0)
+	if (conn->input.len == 0)
 		return false;
 	size_t consumed = 0;
 	const struct imap_command_line *line = NULL;
 	enum imap_parse_result r =
-	    imap_parser_parse(client->parser, client->input.data,
-	                      client->input.len, &consumed, &line);
-	str_consume(&client->input, consumed);
+	    imap_parser_parse(client->parser, conn->input.data, conn->input.len,
+	                      &consumed, &line);
+	str_consume(&conn->input, consumed);
 	switch (r) {
 	case IMAP_PARSE_MORE:
 		return false;
@@ -578,108 +462,35 @@ client_step(struct client *client)
 	return false;
 }
 
-/* Reads what the socket has, bounded by the input buffer.  Returns -1 on
- * error or EOF. */
-static int
-client_read(struct client *client)
+/* Tells the connection what the session can take now: no input while a
+ * command runs or waits for another process, and a call on writability
+ * while a command is paused (CMD_MORE) even with nothing left to write. */
+static void
+client_set_flow(struct client *client)
 {
-	char buf[CLIENT_INPUT_CHUNK];
-	size_t room = client->input.max - client->input.len;
-	if (room == 0)
-		return 0;
-	ssize_t n =
-	    read(client->io.fd, buf, room < sizeof(buf) ? room : sizeof(buf));
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (n == 0) {
-		client->input_closed = true;
-		return -1;
-	}
-	str_append(&client->input, buf, (size_t)n);
-	client->last_activity_ms = now_ms();
-	worker_client_touch(client->worker, client);
-	return 1;
+	struct command *cmd = client->command;
+	bool busy =
+	    cmd != NULL && cmd->input_line == NULL && !cmd->waiting_event;
+	client->conn->want_drain = busy;
+	client->conn->input_paused =
+	    busy || (cmd != NULL && cmd->waiting_event);
 }
 
-/* Decides what to wait for next: input only when we can use it. */
+/* The connection's run(): as many steps as can be done now. */
 static void
-client_update_events(struct client *client)
+client_run_steps(void *context)
 {
-	uint32_t events = 0;
-	size_t pending = client_output_pending(client);
-	bool busy = client->command != NULL &&
-	            client->command->input_line == NULL &&
-	            !client->command->waiting_event;
-	bool waiting =
-	    client->command != NULL && client->command->waiting_event;
-	/* A paused command resumes on writability, even with nothing left
-	 * to write (its bulk went out in client_run()'s last flush). */
-	if (pending > 0 || busy)
-		events |= EPOLLOUT;
-	if (!client->closing && !busy && !waiting &&
-	    pending <= CLIENT_OUTPUT_HIGH &&
-	    client->input.len < client->input.max)
-		events |= EPOLLIN;
-	if (loop_io_update(client->worker->loop, &client->io, events) < 0)
-		client_destroy(client, "epoll update failed");
-}
-
-static void
-client_run(struct client *client)
-{
+	struct client *client = context;
 	while (client_step(client)) {
 		/* Write early so a long pipeline streams. */
-		if (client->output.len > CLIENT_OUTPUT_HIGH / 2 &&
-		    client_flush(client) < 0) {
+		if (client->conn->output.len > CONN_OUTPUT_HIGH / 2 &&
+		    conn_flush(client->conn) < 0) {
 			client_destroy(client, "write failed");
 			return;
 		}
 	}
-	if (client->destroyed)
-		return;
-	if (client_flush(client) < 0) {
-		client_destroy(client, "write failed");
-		return;
-	}
-	if (client->closing && client_output_pending(client) == 0) {
-		client_destroy(client, client->state == CLIENT_STATE_LOGOUT
-		                           ? "logout"
-		                           : "closed by server");
-		return;
-	}
-	if (str_failed(&client->output)) {
-		client_destroy(client, "output limit exceeded");
-		return;
-	}
-	/* An idle session keeps no input memory either. */
-	if (client->input.len == 0)
-		str_shrink(&client->input, 0);
-	client_update_events(client);
-}
-
-static void
-client_io(struct loop_io *io, uint32_t events)
-{
-	struct client *client = io->context;
-	if (client->destroyed)
-		return;
-	if ((events & (EPOLLERR | EPOLLHUP)) != 0 && !(events & EPOLLIN)) {
-		client_destroy(client, "connection reset");
-		return;
-	}
-	if ((events & EPOLLOUT) != 0 && client_flush(client) < 0) {
-		client_destroy(client, "write failed");
-		return;
-	}
-	if ((events & EPOLLIN) != 0) {
-		if (client_read(client) < 0) {
-			client_destroy(client, client->input_closed
-			                           ? "eof"
-			                           : "read failed");
-			return;
-		}
-	}
-	client_run(client);
+	if (!client->destroyed)
+		client_set_flow(client);
 }
 
 void
@@ -699,5 +510,5 @@ client_notify_mailbox(struct client *client)
 		log_error("session=%llx sync failed: %s",
 		          (unsigned long long)client->id, error);
 	client->mailbox_changed = false;
-	client_run(client);
+	conn_run(client->conn);
 }

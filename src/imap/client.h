@@ -7,7 +7,7 @@
 
 #include "imap/command.h"
 #include "lib/str.h"
-#include "net/loop.h"
+#include "net/conn.h"
 
 struct arena;
 struct auth_client;
@@ -25,9 +25,7 @@ struct command;
  * sent, no further input is read and long commands (FETCH) pause.
  */
 
-#define CLIENT_INPUT_CHUNK 16384              /* bytes read per read() */
-#define CLIENT_OUTPUT_HIGH (256 * 1024)       /* stop producing above this */
-#define CLIENT_OUTPUT_MAX  (16 * 1024 * 1024) /* hard cap of the buffer */
+#define CLIENT_OUTPUT_HIGH CONN_OUTPUT_HIGH /* stop producing above this */
 
 enum client_state {
 	CLIENT_STATE_NOT_AUTHENTICATED,
@@ -44,12 +42,9 @@ enum client_enabled {
 };
 
 struct client {
-	struct loop_io io;      /* the socket */
+	struct conn *conn;      /* the connection (net/conn.h) */
 	struct worker *worker;  /* owning thread */
 	uint64_t id;            /* for logs */
-	char peer[64];          /* "ip:port" for logs */
-	char peer_ip[64];       /* the address alone, for auth and limits */
-	bool peer_loopback;     /* 127.0.0.0/8 or ::1 */
 	bool secured;           /* TLS */
 	unsigned auth_failures; /* on this connection */
 
@@ -60,32 +55,18 @@ struct client {
 	struct mailbox_view *view; /* when SELECTED */
 
 	struct imap_parser *parser;
-	struct str input;  /* bytes read, not yet parsed */
-	struct str output; /* bytes waiting to be written */
-	const char *bulk;  /* a large body written after output */
-	size_t bulk_len, bulk_sent;
-	void (*bulk_release)(const char *data, size_t len);
-
 	struct command *command;    /* running command, or NULL */
-	bool input_closed;          /* peer sent EOF */
-	bool closing;               /* close after output drains */
 	bool destroyed;             /* waiting to be freed */
 	bool mailbox_changed;       /* a hub notice arrived */
-	uint64_t last_activity_ms;  /* for the idle timeout */
-	struct client *prev, *next; /* the worker's timeout list */
+	struct client *prev, *next; /* the worker's sessions */
 	struct client *free_next;   /* the worker's graveyard */
 };
 
-/* Where a connection comes from. */
-struct client_peer {
-	char name[64]; /* "ip:port" */
-	char ip[64];
-	bool loopback;
-};
-
-/* Takes ownership of fd (a connected, non-blocking socket). */
-struct client *client_create(struct worker *worker, int fd,
-                             const struct client_peer *peer);
+/* A session on conn, not yet logged in, with the login timeouts; it
+ * becomes conn's handler. */
+struct client *client_create(struct worker *worker, struct conn *conn);
+/* Sends the greeting (RFC 9051 7.1.1) and starts reading. */
+void client_greet(struct client *client);
 /* Closes the connection; memory is freed after the current event batch. */
 void client_destroy(struct client *client, const char *reason);
 void client_free(struct client *client);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "net/conn.h"
 #include "imap/imap-write.h"
 #include "imap/mailbox-name.h"
 #include "imap/seqset.h"
@@ -84,7 +85,7 @@ static void
 view_send_flags(struct client *client)
 {
 	struct mailbox_view *view = client->view;
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	str_append_cstr(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
 	                     "\\Draft");
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
@@ -253,7 +254,7 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 	if (view->uidnext < mailbox->uidnext)
 		view->uidnext = mailbox->uidnext;
 
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	view_send_flags(client);
 	str_printf(out, "* %zu EXISTS\r\n", view->count);
 	if (!client_is_rev2(client)) {
@@ -328,7 +329,7 @@ view_sync_expunges(struct client *client, const uint32_t *uids, size_t count,
 		if (!allow)
 			continue;
 		view_remove_index(view, seq - 1);
-		str_printf(&client->output, "* %u EXPUNGE\r\n", seq);
+		str_printf(&client->conn->output, "* %u EXPUNGE\r\n", seq);
 	}
 	return present;
 }
@@ -337,7 +338,7 @@ static void
 view_send_fetch_flags(struct client *client, uint32_t seq,
                       const struct view_message *msg)
 {
-	struct str *out = &client->output;
+	struct str *out = &client->conn->output;
 	str_printf(out, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
 	view_write_flags(client, msg, out);
 	str_append_cstr(out, ")\r\n");
@@ -500,10 +501,11 @@ view_apply(struct client *client, struct view_changes *ch, bool allow_expunge,
 	if (new_keywords)
 		view_send_flags(client);
 	if (n > 0) {
-		str_printf(&client->output, "* %zu EXISTS\r\n", view->count);
+		str_printf(&client->conn->output, "* %zu EXISTS\r\n",
+		           view->count);
 		if (!client_is_rev2(client) &&
 		    (n > 0 || view->recent_count != recent_before))
-			str_printf(&client->output, "* %zu RECENT\r\n",
+			str_printf(&client->conn->output, "* %zu RECENT\r\n",
 			           view->recent_count);
 	}
 	/* With expunges held back, later syncs must look at them again. */
@@ -527,7 +529,7 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 		/* The mailbox was deleted under us; RFC 9051 7.1.5 lets us
 		 * end the session, which is what clients cope with best. */
 		client_send(client, "* BYE Selected mailbox was deleted\r\n");
-		client->closing = true;
+		conn_close_after_output(client->conn, "mailbox deleted");
 	} else if (ch->status.highestmodseq != ch->since_modseq ||
 	           ch->status.uidnext != ch->since_uidnext) {
 		ret = view_apply(client, ch, allow_expunge, error_r);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "imap/client.h"
+#include "net/conn.h"
 #include "login/auth-client.h"
 #include "master/control.h"
 #include "imap/view.h"
@@ -29,7 +30,7 @@
 
 /* Names a peer for logs, throttling and the loopback rule. */
 static void
-peer_describe(const struct sockaddr_storage *ss, struct client_peer *peer)
+peer_describe(const struct sockaddr_storage *ss, struct conn_peer *peer)
 {
 	unsigned port = 0;
 	casella_strlcpy(peer->ip, "?", sizeof(peer->ip));
@@ -77,9 +78,10 @@ worker_accept(struct loop_io *io, uint32_t events)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		struct client_peer peer;
+		struct conn_peer peer;
 		peer_describe(&ss, &peer);
-		client_create(worker, fd, &peer);
+		struct conn *conn = conn_create(worker->conns, fd, &peer);
+		client_greet(client_create(worker, conn));
 	}
 }
 
@@ -92,7 +94,7 @@ worker_dispatch_changes(struct worker *worker)
 	size_t n = hub_take(worker->hub_slot, ids, &overflow);
 	struct client *next;
 	view_share_begin();
-	for (struct client *c = worker->oldest; c != NULL; c = next) {
+	for (struct client *c = worker->clients; c != NULL; c = next) {
 		next = c->next;
 		if (c->view == NULL)
 			continue;
@@ -142,28 +144,14 @@ static void
 worker_tick(void *context)
 {
 	struct worker *worker = context;
-	uint64_t now = now_ms();
-	uint64_t login_ms = (uint64_t)worker->config->login_timeout_s * 1000;
-	uint64_t idle_ms = (uint64_t)worker->config->idle_timeout_s * 1000;
-	struct client *next;
-	for (struct client *c = worker->oldest; c != NULL; c = next) {
-		next = c->next;
-		uint64_t age = now - c->last_activity_ms;
-		if (age < login_ms && age < idle_ms)
-			break; /* the rest are younger */
-		bool authed = c->state != CLIENT_STATE_NOT_AUTHENTICATED;
-		if (age >= (authed ? idle_ms : login_ms)) {
-			client_send(c, "* BYE Autologout; idle too long\r\n");
-			(void)!write(c->io.fd, c->output.data, c->output.len);
-			client_destroy(c, "idle timeout");
-		}
-	}
+	conn_set_tick(worker->conns);
 }
 
 static void
 worker_free_graveyard(void *context)
 {
 	struct worker *worker = context;
+	conn_set_free_closed(worker->conns);
 	while (worker->graveyard != NULL) {
 		struct client *c = worker->graveyard;
 		worker->graveyard = c->free_next;
@@ -171,61 +159,11 @@ worker_free_graveyard(void *context)
 	}
 }
 
-void
-worker_client_add(struct worker *worker, struct client *client)
-{
-	client->last_activity_ms = now_ms();
-	client->prev = worker->newest;
-	client->next = NULL;
-	if (worker->newest != NULL)
-		worker->newest->next = client;
-	else
-		worker->oldest = client;
-	worker->newest = client;
-	worker->client_count++;
-}
-
-void
-worker_client_remove(struct worker *worker, struct client *client)
-{
-	if (client->prev != NULL)
-		client->prev->next = client->next;
-	else
-		worker->oldest = client->next;
-	if (client->next != NULL)
-		client->next->prev = client->prev;
-	else
-		worker->newest = client->prev;
-	client->prev = client->next = NULL;
-	worker->client_count--;
-}
-
-void
-worker_client_touch(struct worker *worker, struct client *client)
-{
-	worker_client_remove(worker, client);
-	worker_client_add(worker, client);
-}
-
-void
-worker_client_bury(struct worker *worker, struct client *client)
-{
-	client->free_next = worker->graveyard;
-	worker->graveyard = client;
-}
-
 /* Says goodbye to every session: RFC 9051 7.1.5 BYE on shutdown. */
 static void
 worker_close_all(struct worker *worker)
 {
-	while (worker->oldest != NULL) {
-		struct client *c = worker->oldest;
-		if (!c->destroyed && c->bulk == NULL) {
-			client_send(c, "* BYE Server shutting down\r\n");
-			(void)!write(c->io.fd, c->output.data, c->output.len);
-		}
-		client_destroy(c, "shutdown");
-	}
+	conn_set_shutdown(worker->conns);
 	worker_free_graveyard(worker);
 }
 
@@ -308,6 +246,7 @@ worker_init(struct worker *worker, const struct server_config *config,
 	worker->index = index;
 	worker->config = config;
 	worker->loop = loop_create();
+	worker->conns = conn_set_create(worker->loop);
 	if (store_open(config->data_dir, &worker->store, error_r) != STORE_OK)
 		return -1;
 	store_set_change_hook(worker->store, worker_store_changed, worker);
@@ -356,6 +295,7 @@ worker_deinit(struct worker *worker)
 	if (worker->event_io.fd > 0)
 		close(worker->event_io.fd);
 	auth_client_destroy(&worker->auth);
+	conn_set_destroy(&worker->conns);
 	store_close(&worker->store);
 	loop_destroy(&worker->loop);
 }

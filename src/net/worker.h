@@ -11,6 +11,7 @@
 
 struct auth_client;
 struct client;
+struct conn_set;
 struct store;
 
 #define WORKER_MAX 64
@@ -34,8 +35,9 @@ struct worker {
 	size_t listen_count;
 	struct loop_io notify_io; /* DATA/notify.sock, worker 0 only */
 	bool has_notify;
-	struct client *oldest, *newest; /* by last activity */
-	struct client *graveyard;       /* destroyed, freed after the batch */
+	struct conn_set *conns;   /* the connections (net/conn.h) */
+	struct client *clients;   /* the sessions */
+	struct client *graveyard; /* destroyed, freed after the batch */
 	size_t client_count;
 	bool stopping;
 	uint64_t next_client_id;
@@ -45,11 +47,5 @@ struct worker {
  * control from the master, runs the workers until SIGTERM/SIGINT;
  * returns the exit code. */
 int server_run(const struct server_config *config, int control);
-
-/* Bookkeeping used by struct client. */
-void worker_client_add(struct worker *worker, struct client *client);
-void worker_client_touch(struct worker *worker, struct client *client);
-void worker_client_remove(struct worker *worker, struct client *client);
-void worker_client_bury(struct worker *worker, struct client *client);
 
 #endif

@@ -1,0 +1,138 @@
+/*
+ * The pre-login side of a session: what is offered (CAPABILITY), the
+ * plaintext-password rule, and what a SASL exchange needs to know about
+ * the connection.  This runs in the login processes only.
+ */
+#include "imap/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/sasl.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "login/auth-client.h"
+#include "net/conn.h"
+#include "net/worker.h"
+#include "store/store.h"
+
+/* Failed authentications per connection before it is closed. */
+#define CLIENT_AUTH_FAILURES_MAX 5
+
+bool
+client_plaintext_allowed(const struct client *client)
+{
+	return client->secured || client->conn->peer.loopback;
+}
+
+/* Whether a mechanism with these flags may be used on this session. */
+static enum client_mech_use
+client_mech_flags_use(const struct client *client, unsigned flags)
+{
+	if ((flags & SASL_MECH_NEEDS_TLS) != 0 && !client->secured)
+		return CLIENT_MECH_NEEDS_TLS;
+	if ((flags & SASL_MECH_PLAINTEXT) != 0 &&
+	    !client_plaintext_allowed(client))
+		return CLIENT_MECH_NEEDS_TLS;
+	return CLIENT_MECH_USABLE;
+}
+
+enum client_mech_use
+client_mech_usable(const struct client *client, const char *mech)
+{
+	const struct auth_client *auth = client->worker->auth;
+	const char *name;
+	unsigned flags;
+	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
+	     i++) {
+		if (strcasecmp(name, mech) == 0)
+			return client_mech_flags_use(client, flags);
+	}
+	return CLIENT_MECH_UNKNOWN;
+}
+
+/* "AUTH=..." for every mechanism usable now (RFC 9051 7.2.2). */
+static void
+client_auth_capabilities(const struct client *client, struct str *out)
+{
+	const struct auth_client *auth = client->worker->auth;
+	const char *name;
+	unsigned flags;
+	for (size_t i = 0; (name = auth_client_mech(auth, i, &flags)) != NULL;
+	     i++) {
+		if (client_mech_flags_use(client, flags) == CLIENT_MECH_USABLE)
+			str_printf(out, " AUTH=%s", name);
+	}
+	if (!client_plaintext_allowed(client))
+		str_append_cstr(out, " LOGINDISABLED");
+}
+
+const char *
+client_capabilities(const struct client *client)
+{
+	static _Thread_local char buf[1024];
+	if (client->state != CLIENT_STATE_NOT_AUTHENTICATED) {
+		return "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
+		       "NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND CHILDREN "
+		       "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
+		       "CREATE-SPECIAL-USE ESEARCH STATUS=SIZE SORT "
+		       "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+		       "ESORT";
+	}
+	struct str out;
+	str_init(&out, sizeof(buf) - 1);
+	str_append_cstr(&out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID "
+	                      "ENABLE IDLE");
+	client_auth_capabilities(client, &out);
+	casella_strlcpy(buf, out.data, sizeof(buf));
+	str_free(&out);
+	return buf;
+}
+
+void
+client_sasl_info(const struct client *client, struct sasl_conn_info *info_r)
+{
+	memset(info_r, 0, sizeof(*info_r));
+	info_r->secured = client->secured;
+	info_r->trusted = client->conn->peer.loopback;
+	info_r->peer_ip = client->conn->peer.ip;
+	info_r->session_id = client->id;
+}
+
+struct auth_client *
+client_auth(struct client *client)
+{
+	return client->worker->auth;
+}
+
+void
+client_auth_failed(struct client *client)
+{
+	/* The auth process delays and throttles; this only stops one
+	 * connection from trying for ever. */
+	if (++client->auth_failures >= CLIENT_AUTH_FAILURES_MAX) {
+		client_send(client, "* BYE Too many authentication "
+		                    "failures\r\n");
+		conn_close_after_output(client->conn, "too many failures");
+	}
+}
+
+enum cmd_result
+client_authenticated(struct client *client, struct command *cmd,
+                     const char *user, const unsigned char *ticket,
+                     size_t ticket_len)
+{
+	int64_t user_id;
+	const char *error;
+	enum store_result r =
+	    store_user_lookup(client_store(client), user, &user_id, &error);
+	if (r == STORE_NOT_FOUND)
+		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication "
+		                   "failed");
+	if (r != STORE_OK)
+		return cmd_store_error(cmd, error);
+	client_login(client, user_id, user);
+	return cmd_ok(cmd, "[CAPABILITY %s] Logged in",
+	              client_capabilities(client));
+}
