@@ -1,6 +1,5 @@
-""
-    "Idle timeouts (RFC 9051 5.4): a shorter one before login, a longer one
-    after; activity restarts the clock.  Short values are set by flag so the
+"""Idle timeouts (RFC 9051 5.4): a shorter one before login, a longer one
+after; activity restarts the clock.  Short values are set by flag so the
 test runs in seconds."""
 
 import socket
@@ -45,7 +44,7 @@ def test_idle_timeout_after_login_is_longer(quick_server):
     buf = b""
     while b"a OK" not in buf:
         buf += s.recv(4096)
-#Past the login timeout, still connected : NOOP is answered.
+    # Past the login timeout, still connected: NOOP is answered.
     time.sleep(1.8)
     s.sendall(b"b NOOP\r\n")
     buf = b""
@@ -74,25 +73,32 @@ def test_activity_restarts_clock_after_login(quick_server):
         time.sleep(1.2)
         s.sendall(b"n%d NOOP\r\n" % i)
         _expect_ok(s, b"n%d" % i)
-# 6 s in total, twice the 3 s idle timeout, but never idle for it.
+    # 6 s in total, twice the 3 s idle timeout, but never idle for it.
     s.sendall(b"z LOGOUT\r\n")
     data, _ = _read_until_closed(s, 10)
     assert b"z OK" in data
 
 
 def test_login_deadline_is_absolute(quick_server):
-#A client that trickles a byte now and then before login is never
-#idle, yet it must be logged in by the login timeout(1 s here).
+    # A client that trickles a byte now and then before login is never
+    # idle, yet it must be logged in by the login timeout (1 s here).
     s = socket.create_connection(("127.0.0.1", quick_server.port))
     s.settimeout(10)
     s.recv(4096)
     start = time.monotonic()
     closed = False
     for _ in range(20):
-try : s
-.sendall(b "n")
-    chunk = s.recv(4096, socket.MSG_DONTWAIT) if chunk == b ""
-    : closed = True break except BlockingIOError
-    : pass except(BrokenPipeError, ConnectionResetError)
-    : closed = True break time.sleep(0.25) assert closed,
-    "still open after 5 s of trickling" assert time.monotonic() - start < 3
+        try:
+            s.sendall(b"n")
+            chunk = s.recv(4096, socket.MSG_DONTWAIT)
+            if chunk == b"":
+                closed = True
+                break
+        except BlockingIOError:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        time.sleep(0.25)
+    assert closed, "still open after 5 s of trickling"
+    assert time.monotonic() - start < 3
