@@ -5,7 +5,7 @@
  * directory.
  */
 #include <errno.h>
-#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include "auth/account.h"
 #include "str.h"
 #include "util.h"
+#include "master/privsep.h"
 #include "store/cred.h"
 #include "store/notify.h"
 #include "cmd/message-facts.h"
@@ -434,15 +435,22 @@ cmd_deliver(struct casella_ctx *ctx, char **args, int arg_count)
  * directory still owned by root is left to casellad to hand over.
  */
 static int
-become_data_owner(const char *data_dir)
+become_data_owner(const char **data_dir)
 {
 	struct stat st;
-	if (geteuid() != 0 || stat(data_dir, &st) < 0 || st.st_uid == 0)
+	const char *error;
+	if (geteuid() != 0 || stat(*data_dir, &st) < 0 || st.st_uid == 0)
 		return 0;
-	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
-	    setuid(st.st_uid) < 0) {
-		fprintf(stderr, "casella: cannot become the owner of %s: %s\n",
-		        data_dir, strerror(errno));
+	struct passwd *pw = getpwuid(st.st_uid);
+	if (pw == NULL) {
+		fprintf(stderr,
+		        "casella: %s belongs to uid %u, which has no "
+		        "name\n",
+		        *data_dir, (unsigned)st.st_uid);
+		return -1;
+	}
+	if (privsep_enter_data(*data_dir, pw->pw_name, data_dir, &error) < 0) {
+		print_error("cannot become the data owner", error);
 		return -1;
 	}
 	return 0;
@@ -517,17 +525,18 @@ main(int argc, char **argv)
 		      stderr);
 		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
 	}
-	struct casella_ctx ctx = {.data_dir = data_dir};
 	const char *error = NULL;
+	struct store *store = NULL;
 	/* Parse each message once, when it is stored. */
 	store_set_facts_builder(message_facts_build);
-	if (become_data_owner(data_dir) < 0 ||
+	if (become_data_owner(&data_dir) < 0 ||
 	    store_upgrade(data_dir, &error) != STORE_OK ||
-	    store_open(data_dir, &ctx.store, &error) != STORE_OK) {
+	    store_open(data_dir, &store, &error) != STORE_OK) {
 		if (error != NULL)
 			print_error(data_dir, error);
 		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
 	}
+	struct casella_ctx ctx = {.store = store, .data_dir = data_dir};
 	int status = cmd->run(&ctx, argv + i + skip, arg_count);
 	cred_store_close(&ctx.creds);
 	store_close(&ctx.store);

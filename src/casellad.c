@@ -17,7 +17,8 @@
 #include "lib/util.h"
 #include "master/control.h"
 #include "master/master.h"
-#include "net/worker.h"
+#include "login/login.h"
+#include "imap/worker.h"
 #include "cmd/message-facts.h"
 #include "store/store.h"
 
@@ -27,8 +28,26 @@ usage(FILE *out)
 	fputs("usage: casellad --data DIR --listen ADDR:PORT [--listen ...]\n"
 	      "  --data DIR            mail store directory (created if "
 	      "missing)\n"
-	      "  --listen ADDR:PORT    plain IMAP listener (repeatable);\n"
+	      "  --listen ADDR:PORT    IMAP listener with STARTTLS "
+	      "(repeatable);\n"
 	      "                        ADDR is numeric, IPv6 as [::1]:143\n"
+	      "  --tls-listen ADDR:PORT  implicit-TLS listener (993)\n"
+	      "  --tls-cert FILE       certificate chain (PEM), repeatable\n"
+	      "  --tls-key FILE        its private key, one per --tls-cert\n"
+	      "  --tls-client-ca FILE  verify client certificates (EXTERNAL)\n"
+	      "  --tls-client-user cn|email  the field naming the user\n"
+	      "  --plaintext-auth loopback|always|never  where LOGIN and\n"
+	      "                        PLAIN may go without TLS (loopback)\n"
+	      "  --proxy-trusted CIDR  a load balancer sending PROXY headers\n"
+	      "                        (repeatable)\n"
+	      "  --user NAME           runs the mail and auth processes\n"
+	      "                        and owns DATA (root only; casella)\n"
+	      "  --login-user NAME     runs the login processes\n"
+	      "                        (root only; casella-login)\n"
+	      "  --login-processes N   pre-login processes (default: cores)\n"
+	      "  --max-preauth-per-ip N  connections not logged in yet,\n"
+	      "                        per address (default 100)\n"
+	      "  --max-per-user N      sessions per user (default 100)\n"
 	      "  --workers N           event-loop threads (default: cores)\n"
 	      "  --login-timeout SECS  idle limit before login (default 120)\n"
 	      "  --idle-timeout SECS   idle limit after login (default 1800)\n"
@@ -78,6 +97,62 @@ parse_listen(const char *arg, struct listen_spec *spec)
 	    port > 65535)
 		return -1;
 	spec->port = (uint16_t)port;
+	return 0;
+}
+
+static void
+add_path(const char **paths, size_t *count, const char *path, const char *what)
+{
+	if (*count == SERVER_MAX_CERTS) {
+		fprintf(stderr, "casellad: too many %s\n", what);
+		exit(2);
+	}
+	paths[(*count)++] = path;
+}
+
+/* Index of arg among the two choices; exits on anything else. */
+static int
+parse_choice(const char *arg, const char *what, const char *a, const char *b)
+{
+	if (strcmp(arg, a) == 0 || strcmp(arg, b) == 0)
+		return strcmp(arg, b) == 0;
+	fprintf(stderr, "casellad: bad %s: %s (%s or %s)\n", what, arg, a, b);
+	exit(2);
+}
+
+static int
+parse_choice3(const char *arg)
+{
+	static const char *const names[] = {"loopback", "always", "never"};
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	}
+	fprintf(stderr,
+	        "casellad: bad --plaintext-auth: %s (loopback, "
+	        "always or never)\n",
+	        arg);
+	exit(2);
+}
+
+/* Settings that cannot work together are refused at start. */
+static int
+config_check(const struct server_config *config)
+{
+	bool tls_listener = false;
+	for (size_t i = 0; i < config->listen_count; i++)
+		tls_listener |= config->listen[i].tls;
+	if (config->tls_cert_count != config->tls_key_count) {
+		fputs("casellad: give one --tls-key for every --tls-cert\n",
+		      stderr);
+		return -1;
+	}
+	if (tls_listener && config->tls_cert_count == 0) {
+		fputs("casellad: --tls-listen needs --tls-cert and "
+		      "--tls-key\n",
+		      stderr);
+		return -1;
+	}
 	return 0;
 }
 
@@ -133,8 +208,12 @@ __lsan_default_suppressions(void)
 static int
 run_role(const struct server_config *config, const char *role)
 {
+	unsigned index;
 	if (strcmp(role, "auth") == 0)
 		return auth_server_main(config, CONTROL_FD);
+	if (sscanf(role, "login:%u", &index) == 1 &&
+	    index < config->login_processes)
+		return login_main(config, index, CONTROL_FD);
 	if (strcmp(role, "mail") == 0) {
 		/* Parse each message once, when it is stored. */
 		store_set_facts_builder(message_facts_build);
@@ -161,6 +240,18 @@ main(int argc, char **argv)
 	    {"auth-failure-delay", required_argument, NULL, 'F'},
 	    {"role", required_argument, NULL, 'R'},
 	    {"gssapi-host", required_argument, NULL, 'G'},
+	    {"tls-listen", required_argument, NULL, 1010},
+	    {"tls-cert", required_argument, NULL, 1011},
+	    {"tls-key", required_argument, NULL, 1012},
+	    {"tls-client-ca", required_argument, NULL, 1013},
+	    {"tls-client-user", required_argument, NULL, 1014},
+	    {"plaintext-auth", required_argument, NULL, 1015},
+	    {"proxy-trusted", required_argument, NULL, 1016},
+	    {"user", required_argument, NULL, 1017},
+	    {"login-user", required_argument, NULL, 1018},
+	    {"login-processes", required_argument, NULL, 1019},
+	    {"max-preauth-per-ip", required_argument, NULL, 1020},
+	    {"max-per-user", required_argument, NULL, 1021},
 	    {"oauth-jwt-key", required_argument, NULL, 1000},
 	    {"oauth-issuer", required_argument, NULL, 1001},
 	    {"oauth-audience", required_argument, NULL, 1002},
@@ -177,11 +268,16 @@ main(int argc, char **argv)
 	    .idle_timeout_s = 1800,
 	    .max_clients = 200000,
 	    .auth_failure_delay_ms = 1000,
+	    .max_preauth_per_ip = 100,
+	    .max_per_user = 100,
+	    .user = "casella",
+	    .login_user = "casella-login",
 	};
 	const char *role = NULL;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	config.worker_count = cores > 0 && cores < 64 ? (unsigned)cores : 2;
 	config.auth_threads = config.worker_count;
+	config.login_processes = config.worker_count;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
@@ -189,15 +285,69 @@ main(int argc, char **argv)
 			config.data_dir = optarg;
 			break;
 		case 'l':
+		case 1010:
 			if (config.listen_count == SERVER_MAX_LISTEN ||
 			    parse_listen(optarg,
 			                 &config.listen[config.listen_count]) <
 			        0) {
-				fprintf(stderr, "casellad: bad --listen %s\n",
+				fprintf(stderr, "casellad: bad --%s %s\n",
+				        c == 'l' ? "listen" : "tls-listen",
 				        optarg);
 				return 2;
 			}
-			config.listen_count++;
+			config.listen[config.listen_count++].tls = c == 1010;
+			break;
+		case 1011:
+			add_path(config.tls_cert, &config.tls_cert_count,
+			         optarg, "--tls-cert");
+			break;
+		case 1012:
+			add_path(config.tls_key, &config.tls_key_count, optarg,
+			         "--tls-key");
+			break;
+		case 1013:
+			config.tls_client_ca = optarg;
+			break;
+		case 1014:
+			config.tls_client_user_email =
+			    parse_choice(optarg, "--tls-client-user", "cn",
+			                 "email") == 1;
+			break;
+		case 1015:
+			config.plaintext_auth =
+			    (enum plaintext_auth)parse_choice3(optarg);
+			break;
+		case 1016:
+			if (config.proxy_trusted_count == SERVER_MAX_TRUSTED ||
+			    !cidr_parse(optarg,
+			                &config.proxy_trusted
+			                     [config.proxy_trusted_count])) {
+				fprintf(stderr,
+				        "casellad: bad --proxy-trusted %s\n",
+				        optarg);
+				return 2;
+			}
+			config.proxy_trusted_count++;
+			break;
+		case 1017:
+			config.user = optarg;
+			break;
+		case 1018:
+			config.login_user = optarg;
+			break;
+		case 1019:
+			config.login_processes =
+			    parse_count(optarg, "--login-processes");
+			if (config.login_processes > WORKER_MAX)
+				config.login_processes = WORKER_MAX;
+			break;
+		case 1020:
+			config.max_preauth_per_ip =
+			    parse_count(optarg, "--max-preauth-per-ip");
+			break;
+		case 1021:
+			config.max_per_user =
+			    parse_count(optarg, "--max-per-user");
 			break;
 		case 'w':
 			config.worker_count = parse_count(optarg, "--workers");
@@ -269,8 +419,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (config.max_clients < config.worker_count)
-		config.max_clients = config.worker_count;
+	if (config_check(&config) < 0)
+		return 2;
+	if (config.max_clients < config.login_processes)
+		config.max_clients = config.login_processes;
 	if (mkdir(config.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "casellad: %s: %s\n", config.data_dir,
 		        strerror(errno));

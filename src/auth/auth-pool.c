@@ -105,7 +105,7 @@ auth_pool_create(unsigned threads, const char *data_dir, const char **error_r)
 		t->pool = pool;
 		t->userdb = userdb_local_open(data_dir, error_r);
 		if (t->userdb == NULL) {
-			auth_pool_destroy(&pool);
+			auth_pool_destroy(&pool, NULL);
 			return NULL;
 		}
 		pool->userdb_count++;
@@ -120,7 +120,8 @@ auth_pool_create(unsigned threads, const char *data_dir, const char **error_r)
 }
 
 void
-auth_pool_destroy(struct auth_pool **pool_p)
+auth_pool_destroy(struct auth_pool **pool_p,
+                  void (*leftover)(struct auth_job *job))
 {
 	struct auth_pool *pool = *pool_p;
 	if (pool == NULL)
@@ -131,6 +132,11 @@ auth_pool_destroy(struct auth_pool **pool_p)
 	pthread_mutex_unlock(&pool->lock);
 	for (unsigned i = 0; i < pool->thread_count; i++)
 		pthread_join(pool->threads[i].tid, NULL);
+	struct auth_job *job;
+	while ((job = auth_queue_pop(&pool->todo)) != NULL ||
+	       (job = auth_queue_pop(&pool->done)) != NULL)
+		if (leftover != NULL)
+			leftover(job);
 	for (unsigned i = 0; i < pool->userdb_count; i++)
 		userdb_local_close(&pool->threads[i].userdb);
 	close(pool->done_fd);

@@ -29,8 +29,10 @@ struct auth_pool;
  * NULL with *error_r if a source cannot be opened. */
 struct auth_pool *auth_pool_create(unsigned threads, const char *data_dir,
                                    const char **error_r);
-/* Stops and joins the threads; jobs not yet run are dropped. */
-void auth_pool_destroy(struct auth_pool **pool);
+/* Stops and joins the threads, then gives every job it still holds
+ * (queued or finished) to leftover, to be freed. */
+void auth_pool_destroy(struct auth_pool **pool,
+                       void (*leftover)(struct auth_job *job));
 
 void auth_pool_submit(struct auth_pool *pool, struct auth_job *job);
 /* An eventfd that is readable while finished jobs wait. */

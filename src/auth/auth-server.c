@@ -16,12 +16,15 @@
 #include "auth/auth-pool.h"
 #include "auth/auth-proto.h"
 #include "auth/auth-settings.h"
+#include "auth/sasl-gssapi.h"
 #include "auth/sasl.h"
 #include "auth/throttle.h"
+#include "auth/ticket.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "master/control.h"
+#include "master/privsep.h"
 #include "net/loop.h"
 
 #define AUTH_BUCKETS      1024
@@ -71,6 +74,11 @@ struct auth_exchange {
 
 struct auth_server {
 	const struct server_config *config;
+	struct server_config local; /* config, working in the data dir */
+	unsigned char ticket_key[TICKET_KEY_LEN];
+	bool have_key;
+	int setup_fds[AUTH_MAX_CHANNELS]; /* channels received at setup */
+	size_t setup_fd_count;
 	struct loop *loop;
 	struct auth_pool *pool;
 	struct throttle *throttle;
@@ -268,9 +276,12 @@ auth_answer(struct auth_exchange *ex)
 		ipc_begin(&server->out, ok ? AUTH_MSG_OK : AUTH_MSG_FAIL);
 		ipc_put_u32(&server->out, ex->id);
 		if (ok) {
+			unsigned char ticket[TICKET_LEN];
+			ticket_make(server->ticket_key, ex->sasl.user,
+			            ex->info.session_id, ticket);
 			ipc_put_str(&server->out, ex->sasl.user);
 			ipc_put_bytes(&server->out, ex->out.data, ex->out.len);
-			ipc_put_bytes(&server->out, NULL, 0); /* ticket */
+			ipc_put_bytes(&server->out, ticket, sizeof(ticket));
 		} else {
 			ipc_put_u8(&server->out, (uint8_t)ex->sasl.failure);
 		}
@@ -645,11 +656,40 @@ static int
 auth_setup_fd(void *context, enum control_fd_kind kind, uint32_t index, int fd)
 {
 	struct auth_server *server = context;
-	if (kind != CONTROL_FD_AUTH_CLIENT) {
+	if (kind != CONTROL_FD_AUTH_CLIENT ||
+	    server->setup_fd_count == AUTH_MAX_CHANNELS) {
 		close(fd);
 		return -1;
 	}
-	return auth_channel_add(server, fd);
+	server->setup_fds[server->setup_fd_count++] = fd;
+	return 0;
+}
+
+static int
+auth_setup_key(void *context, const unsigned char *key, size_t len)
+{
+	struct auth_server *server = context;
+	if (len != TICKET_KEY_LEN)
+		return -1;
+	memcpy(server->ticket_key, key, len);
+	server->have_key = true;
+	return 0;
+}
+
+/* Reads the keytab while it can, then becomes the --user in the data
+ * directory (privsep.h), then learns what it can offer. */
+static int
+auth_prepare(struct auth_server *server, const char **error_r)
+{
+	(void)sasl_gssapi_keytab_preload();
+	if (!server->have_key) {
+		*error_r = "no ticket key";
+		return -1;
+	}
+	if (privsep_enter_data_dir(server->config, &server->local, error_r) < 0)
+		return -1;
+	server->config = &server->local;
+	return auth_settings_init(&server->settings, server->config, error_r);
 }
 
 static int
@@ -679,18 +719,27 @@ auth_io_add(struct auth_server *server, struct loop_io *io, int fd,
 }
 
 static void
+auth_job_leftover(struct auth_job *job)
+{
+	auth_exchange_free((struct auth_exchange *)job);
+}
+
+static void
 auth_server_free(struct auth_server *server)
 {
 	while (server->channel_count > 0)
 		auth_channel_close(server->channels[0], "shutdown");
-	/* Stopping the pool drops its queued jobs; what comes back is
-	 * freed with the heap's exchanges. */
-	auth_pool_destroy(&server->pool);
+	/* The pool's leftover jobs are exchanges whose channels are gone. */
+	auth_pool_destroy(&server->pool, auth_job_leftover);
 	while (server->heap_count > 0)
 		auth_exchange_free(auth_heap_pop(server));
 	free(server->heap);
 	throttle_destroy(&server->throttle);
 	auth_settings_deinit(&server->settings);
+	sasl_gssapi_keytab_release();
+	for (size_t i = 0; i < server->setup_fd_count; i++)
+		close(server->setup_fds[i]);
+	secure_zero(server->ticket_key, sizeof(server->ticket_key));
 	close(server->signal_io.fd);
 	loop_destroy(&server->loop);
 	free(server);
@@ -705,16 +754,21 @@ auth_server_main(const struct server_config *config, int control)
 	server->throttle = throttle_create();
 	auth_io_add(server, &server->signal_io, auth_signals_open(),
 	            auth_signal);
-	static const struct control_setup_ops setup = {.fd = auth_setup_fd};
+	static const struct control_setup_ops setup = {.fd = auth_setup_fd,
+	                                               .key = auth_setup_key};
 	const char *error;
-	if (auth_settings_init(&server->settings, config, &error) < 0 ||
-	    control_receive_setup(control, &setup, server, &error) < 0 ||
-	    (server->pool = auth_pool_create(
-	         config->auth_threads, config->data_dir, &error)) == NULL) {
+	if (control_receive_setup(control, &setup, server, &error) < 0 ||
+	    auth_prepare(server, &error) < 0 ||
+	    (server->pool =
+	         auth_pool_create(config->auth_threads,
+	                          server->config->data_dir, &error)) == NULL) {
 		log_error("auth: startup failed: %s", error);
 		auth_server_free(server);
 		return 1;
 	}
+	for (size_t i = 0; i < server->setup_fd_count; i++)
+		(void)auth_channel_add(server, server->setup_fds[i]);
+	server->setup_fd_count = 0;
 	auth_io_add(server, &server->pool_io, auth_pool_done_fd(server->pool),
 	            auth_pool_ready);
 	auth_io_add(server, &server->control_io, control, auth_control);

@@ -80,6 +80,8 @@ auth_settings_init(struct sasl_settings *settings,
 	settings->hostname = hostname;
 	settings->service = "imap";
 	settings->gssapi_host = config->gssapi_host;
+	/* The login processes verify client certificates against it. */
+	settings->external = config->tls_client_ca != NULL;
 	struct cred_store *cs;
 	if (cred_store_open(config->data_dir, &cs, error_r) != STORE_OK)
 		return -1;

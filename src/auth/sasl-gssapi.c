@@ -473,3 +473,59 @@ const struct sasl_mech sasl_mech_gssapi = {
     .step = sasl_gssapi_step,
     .free = sasl_gssapi_free,
 };
+
+/* The keytab copy that outlives the process's privileges. */
+static krb5_context gssapi_kt_context;
+static krb5_keytab gssapi_kt_memory;
+
+/* Copies every entry of the default keytab into a MEMORY keytab. */
+static krb5_error_code
+gssapi_keytab_copy(krb5_context kc, krb5_keytab from, krb5_keytab to)
+{
+	krb5_kt_cursor cursor;
+	krb5_keytab_entry entry;
+	krb5_error_code ret = krb5_kt_start_seq_get(kc, from, &cursor);
+	if (ret != 0)
+		return ret;
+	while ((ret = krb5_kt_next_entry(kc, from, &entry, &cursor)) == 0) {
+		krb5_error_code add = krb5_kt_add_entry(kc, to, &entry);
+		krb5_free_keytab_entry_contents(kc, &entry);
+		if (add != 0) {
+			ret = add;
+			break;
+		}
+	}
+	krb5_kt_end_seq_get(kc, from, &cursor);
+	return ret == KRB5_KT_END ? 0 : ret;
+}
+
+int
+sasl_gssapi_keytab_preload(void)
+{
+	krb5_keytab from;
+	if (krb5_init_context(&gssapi_kt_context) != 0)
+		return -1;
+	if (krb5_kt_default(gssapi_kt_context, &from) != 0)
+		return -1;
+	krb5_error_code ret = krb5_kt_resolve(
+	    gssapi_kt_context, "MEMORY:casella-auth", &gssapi_kt_memory);
+	if (ret == 0)
+		ret = gssapi_keytab_copy(gssapi_kt_context, from,
+		                         gssapi_kt_memory);
+	krb5_kt_close(gssapi_kt_context, from);
+	if (ret != 0)
+		return -1;
+	/* MIT's own variable: every acceptor context reads it. */
+	return setenv("KRB5_KTNAME", "MEMORY:casella-auth", 1);
+}
+
+void
+sasl_gssapi_keytab_release(void)
+{
+	if (gssapi_kt_memory != NULL)
+		krb5_kt_close(gssapi_kt_context, gssapi_kt_memory);
+	if (gssapi_kt_context != NULL)
+		krb5_free_context(gssapi_kt_context);
+	gssapi_kt_memory = NULL;
+	gssapi_kt_context = NULL;
+}

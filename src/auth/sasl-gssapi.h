@@ -22,6 +22,16 @@ bool sasl_gssapi_probe(const char *service, const char *host,
                        const char **error_r);
 
 /*
+ * Reads the keytab (KRB5_KTNAME or MIT's default) into memory and points
+ * KRB5_KTNAME at the copy, so that the auth process can still accept
+ * tickets once it has given up the root privileges a keytab usually
+ * needs.  Returns 0, or -1 if there is no readable keytab (GSSAPI is
+ * then not offered).  release frees the copy at exit.
+ */
+int sasl_gssapi_keytab_preload(void);
+void sasl_gssapi_keytab_release(void);
+
+/*
  * The Casella user a Kerberos principal in display form (len bytes, not
  * NUL-terminated) maps to: "user@REALM" with REALM equal to realm gives
  * "user", as *user_len_r bytes from the start of principal.  Instances

@@ -13,8 +13,10 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "login/auth-client.h"
+#include "login/login.h"
 #include "net/conn.h"
-#include "net/worker.h"
+#include "net/tls.h"
+#include "imap/worker.h"
 #include "store/store.h"
 
 /* Failed authentications per connection before it is closed. */
@@ -23,7 +25,14 @@
 bool
 client_plaintext_allowed(const struct client *client)
 {
-	return client->secured || client->conn->peer.loopback;
+	switch (client->worker->config->plaintext_auth) {
+	case PLAINTEXT_AUTH_ALWAYS:
+		return true;
+	case PLAINTEXT_AUTH_NEVER:
+		return client->secured;
+	default:
+		return client->secured || client->conn->peer.loopback;
+	}
 }
 
 /* Whether a mechanism with these flags may be used on this session. */
@@ -84,6 +93,8 @@ client_capabilities(const struct client *client)
 	str_init(&out, sizeof(buf) - 1);
 	str_append_cstr(&out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID "
 	                      "ENABLE IDLE");
+	if (!client->secured && client->worker->tls != NULL)
+		str_append_cstr(&out, " STARTTLS");
 	client_auth_capabilities(client, &out);
 	casella_strlcpy(buf, out.data, sizeof(buf));
 	str_free(&out);
@@ -98,6 +109,19 @@ client_sasl_info(const struct client *client, struct sasl_conn_info *info_r)
 	info_r->trusted = client->conn->peer.loopback;
 	info_r->peer_ip = client->conn->peer.ip;
 	info_r->session_id = client->id;
+	struct tls_conn *tls = client->conn->tls;
+	if (tls == NULL)
+		return;
+	unsigned char cb[64];
+	info_r->cb_tls_exporter_len = tls_conn_cb_exporter(tls, cb);
+	memcpy(info_r->cb_tls_exporter, cb, info_r->cb_tls_exporter_len);
+	info_r->cb_tls_server_end_point_len =
+	    tls_conn_cb_server_end_point(tls, info_r->cb_tls_server_end_point);
+	info_r->cb_tls_unique_len =
+	    tls_conn_cb_unique(tls, info_r->cb_tls_unique);
+	if (!tls_conn_client_user(tls, info_r->cert_user,
+	                          sizeof(info_r->cert_user)))
+		info_r->cert_user[0] = '\0';
 }
 
 struct auth_client *
@@ -123,16 +147,10 @@ client_authenticated(struct client *client, struct command *cmd,
                      const char *user, const unsigned char *ticket,
                      size_t ticket_len)
 {
-	int64_t user_id;
-	const char *error;
-	enum store_result r =
-	    store_user_lookup(client_store(client), user, &user_id, &error);
-	if (r == STORE_NOT_FOUND)
-		return cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication "
-		                   "failed");
-	if (r != STORE_OK)
-		return cmd_store_error(cmd, error);
-	client_login(client, user_id, user);
-	return cmd_ok(cmd, "[CAPABILITY %s] Logged in",
-	              client_capabilities(client));
+	/* The mail process answers the command, once it has the session
+	 * (imap/handover.h). */
+	if (login_handover(client, cmd->tag, user, ticket, ticket_len) == 0)
+		return CMD_WAIT_EVENT;
+	return cmd_no(cmd, "[UNAVAILABLE] The mail service is not "
+	                   "available now; try again later");
 }

@@ -19,7 +19,7 @@
 #include "lib/util.h"
 #include "auth/sasl.h"
 #include "net/conn.h"
-#include "net/worker.h"
+#include "imap/worker.h"
 #include "store/store.h"
 
 /* Before login a client gets small limits (STYLE.md 5: tighter limits
@@ -46,6 +46,7 @@ static const struct imap_parser_limits authed_limits = {
 #define CLIENT_WAIT_LINE_MAX (4 * (SASL_INPUT_MAX / 3) + 8)
 
 static void client_run_steps(void *context);
+static void client_discard_input(struct client *client);
 static void client_closed(void *context, const char *reason);
 static void client_expire(void *context, enum conn_expiry why);
 
@@ -104,7 +105,6 @@ client_greet(struct client *client)
 {
 	client_send(client, "* OK [CAPABILITY %s] Casella ready\r\n",
 	            client_capabilities(client));
-	conn_run(client->conn);
 }
 
 static void
@@ -121,18 +121,53 @@ client_command_free(struct client *client)
 }
 
 /* The connection went away: the session ends, its memory goes after the
- * batch. */
+ * batch (the connection's too, so late output is harmless). */
+static void
+client_bury(struct client *client)
+{
+	struct worker *worker = client->worker;
+	client->destroyed = true;
+	if (worker->client_gone != NULL)
+		worker->client_gone(worker, client);
+	client_unlink(worker, client);
+	client->free_next = worker->graveyard;
+	worker->graveyard = client;
+}
+
 static void
 client_closed(void *context, const char *reason)
 {
 	struct client *client = context;
-	client->destroyed = true;
-	client->conn = NULL;
 	log_info("session=%llx disconnect reason=\"%s\"",
 	         (unsigned long long)client->id, reason);
-	client_unlink(client->worker, client);
-	client->free_next = client->worker->graveyard;
-	client->worker->graveyard = client;
+	client_bury(client);
+}
+
+void
+client_hand_off(struct client *client)
+{
+	conn_set_handler(client->conn, NULL, NULL);
+	client_bury(client);
+	/* The connection lives on elsewhere: nothing here may touch it. */
+	client->conn = NULL;
+}
+
+struct client *
+client_create_authenticated(struct worker *worker, struct conn *conn,
+                            uint64_t id, int64_t user_id, const char *user,
+                            bool secured)
+{
+	struct client *client = xcalloc(1, sizeof(*client));
+	client->worker = worker;
+	client->conn = conn;
+	client->id = id;
+	client->secured = secured;
+	client->state = CLIENT_STATE_NOT_AUTHENTICATED;
+	client->parser = imap_parser_create(&preauth_limits);
+	client_link(worker, client);
+	conn_set_handler(conn, &client_handler, client);
+	client_login(client, user_id, user);
+	return client;
 }
 
 void
@@ -245,6 +280,8 @@ client_finish_command(struct client *client)
 	imap_parser_release(client->parser);
 	if (client->state == CLIENT_STATE_LOGOUT)
 		conn_close_after_output(client->conn, "logout");
+	if (client->starttls)
+		client_discard_input(client);
 }
 
 /* Acts on what a handler returned. */
@@ -271,7 +308,8 @@ client_command_resume(struct client *client, enum cmd_result r)
 		return;
 	client->command->waiting_event = false;
 	client_command_result(client, r);
-	conn_run(client->conn);
+	if (!client->destroyed)
+		conn_run(client->conn);
 }
 
 /* Finds whether the command may run in the current state. */
@@ -476,12 +514,49 @@ client_set_flow(struct client *client)
 	    busy || (cmd != NULL && cmd->waiting_event);
 }
 
+/* RFC 9051 6.2.1 and the STARTTLS injection attacks (RFC 3207 bug
+ * class, CVE-2011-0411 and kin): bytes that came with or after STARTTLS
+ * in the clear are dropped, never parsed. */
+static void
+client_discard_input(struct client *client)
+{
+	struct str *input = &client->conn->input;
+	if (input->len > 0) {
+		secure_zero(input->data, input->len);
+		str_consume(input, input->len);
+	}
+}
+
+/* After STARTTLS's OK is written, the handshake begins. */
+static void
+client_start_tls(struct client *client)
+{
+	struct conn *conn = client->conn;
+	client_discard_input(client);
+	if (conn_flush(conn) < 0) {
+		client_destroy(client, "write failed");
+		return;
+	}
+	if (conn_output_pending(conn) > 0) {
+		conn->want_drain = true;
+		conn->input_paused = true;
+		return;
+	}
+	client->starttls = false;
+	client->secured = true;
+	if (conn_start_tls(conn, client->worker->tls) < 0)
+		client_destroy(client, "TLS failed to start");
+}
+
 /* The connection's run(): as many steps as can be done now. */
 static void
 client_run_steps(void *context)
 {
 	struct client *client = context;
-	while (client_step(client)) {
+	while (!client->starttls && client_step(client)) {
+		/* A step may end the session or hand it over. */
+		if (client->destroyed)
+			return;
 		/* Write early so a long pipeline streams. */
 		if (client->conn->output.len > CONN_OUTPUT_HIGH / 2 &&
 		    conn_flush(client->conn) < 0) {
@@ -489,8 +564,11 @@ client_run_steps(void *context)
 			return;
 		}
 	}
-	if (!client->destroyed)
-		client_set_flow(client);
+	if (client->destroyed)
+		return;
+	client_set_flow(client);
+	if (client->starttls)
+		client_start_tls(client);
 }
 
 void

@@ -46,6 +46,7 @@ struct client {
 	struct worker *worker;  /* owning thread */
 	uint64_t id;            /* for logs */
 	bool secured;           /* TLS */
+	bool starttls;          /* STARTTLS answered; TLS starts next */
 	unsigned auth_failures; /* on this connection */
 
 	enum client_state state;
@@ -65,8 +66,18 @@ struct client {
 /* A session on conn, not yet logged in, with the login timeouts; it
  * becomes conn's handler. */
 struct client *client_create(struct worker *worker, struct conn *conn);
-/* Sends the greeting (RFC 9051 7.1.1) and starts reading. */
+/* Queues the greeting (RFC 9051 7.1.1); it goes out when the
+ * connection next settles (after the TLS handshake, for TLS). */
 void client_greet(struct client *client);
+/* A session handed over by a login process (the mail process): already
+ * authenticated as user, with the idle timeout.  Nothing is sent. */
+struct client *client_create_authenticated(struct worker *worker,
+                                           struct conn *conn, uint64_t id,
+                                           int64_t user_id, const char *user,
+                                           bool secured);
+/* The session leaves this process (a login handing it over): it is
+ * freed after the batch, and its connection is left alone. */
+void client_hand_off(struct client *client);
 /* Closes the connection; memory is freed after the current event batch. */
 void client_destroy(struct client *client, const char *reason);
 void client_free(struct client *client);

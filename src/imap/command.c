@@ -37,6 +37,7 @@ static const struct command_def command_table[] = {
      CMD_FLAG_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS},
     {"SELECT", cmd_select, CMD_FLAG_AUTHED},
     {"SORT", cmd_sort, CMD_FLAG_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS},
+    {"STARTTLS", cmd_starttls, CMD_FLAG_NOT_AUTH},
     {"STATUS", cmd_status, CMD_FLAG_AUTHED},
     {"STORE", cmd_store, CMD_FLAG_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS},
     {"SUBSCRIBE", cmd_subscribe, CMD_FLAG_AUTHED},

@@ -13,39 +13,48 @@ struct auth_client;
 struct client;
 struct conn_set;
 struct store;
+struct tls_server;
 
 #define WORKER_MAX 64
 
 /*
- * A worker thread: one event loop, one store handle, its own share of the
- * connections.  Workers accept from their own SO_REUSEPORT listening
- * sockets, so the kernel spreads connections between them and no
- * connection ever moves between threads.
+ * One event loop and the IMAP sessions on it.  A login process runs one
+ * (its sessions are not logged in yet); the mail process runs one per
+ * worker thread (its sessions are).  A session never moves between
+ * workers, so session state needs no locks.  The fields of the role
+ * that does not run here stay zero.
  */
 struct worker {
-	unsigned index;
+	unsigned index; /* login process number, or mail thread number */
 	pthread_t thread;
 	const struct server_config *config;
 	struct loop *loop;
-	struct store *store;
-	struct auth_client *auth; /* channel to the auth process */
-	struct loop_io event_io;  /* eventfd: hub notices and stop */
-	unsigned hub_slot;
-	struct loop_io listen_io[SERVER_MAX_LISTEN];
-	size_t listen_count;
-	struct loop_io notify_io; /* DATA/notify.sock, worker 0 only */
-	bool has_notify;
 	struct conn_set *conns;   /* the connections (net/conn.h) */
 	struct client *clients;   /* the sessions */
 	struct client *graveyard; /* destroyed, freed after the batch */
 	size_t client_count;
 	bool stopping;
 	uint64_t next_client_id;
+
+	/* The mail process. */
+	struct store *store;
+	struct loop_io event_io; /* eventfd: hub notices and stop */
+	unsigned hub_slot;
+	struct loop_io notify_io; /* DATA/notify.sock, worker 0 only */
+	bool has_notify;
+	struct loop_io handover_io[WORKER_MAX]; /* from login processes */
+	size_t handover_count;
+
+	/* A login process. */
+	struct auth_client *auth; /* channel to the auth process */
+	struct tls_server *tls;   /* NULL without certificates */
+	int mail_fd;              /* handover channel to the mail process */
+	/* Called when a session of this worker ends or leaves it. */
+	void (*client_gone)(struct worker *worker, struct client *client);
 };
 
-/* The mail process: receives its listeners and auth channels over
- * control from the master, runs the workers until SIGTERM/SIGINT;
- * returns the exit code. */
+/* The mail process: receives its channels over control from the master,
+ * runs the workers until SIGTERM/SIGINT; returns the exit code. */
 int server_run(const struct server_config *config, int control);
 
 #endif

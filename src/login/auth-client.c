@@ -2,6 +2,7 @@
 #include "login/auth-client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -211,6 +212,21 @@ auth_client_destroy(struct auth_client **client_p)
 	}
 	free(client);
 	*client_p = NULL;
+}
+
+bool
+auth_client_wait_ready(struct auth_client *client, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	while (!client->ready && !client->closed) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return false;
+		struct pollfd pfd = {.fd = client->io.fd, .events = POLLIN};
+		if (poll(&pfd, 1, (int)(deadline - now)) > 0)
+			auth_client_io(&client->io, EPOLLIN);
+	}
+	return client->ready;
 }
 
 bool

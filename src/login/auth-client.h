@@ -43,6 +43,10 @@ struct auth_client *auth_client_create(struct loop *loop, int fd);
 /* Pending requests are dropped without callbacks. */
 void auth_client_destroy(struct auth_client **client);
 
+/* Waits (blocking) up to timeout_ms for the mechanism list, which the
+ * auth process sends first: a login process greets nobody before it
+ * knows what to offer.  Returns false on timeout or a broken channel. */
+bool auth_client_wait_ready(struct auth_client *client, int timeout_ms);
 /* Whether the mechanism list has arrived (the channel works). */
 bool auth_client_ready(const struct auth_client *client);
 /* The i-th mechanism the auth process can offer, or NULL past the end. */

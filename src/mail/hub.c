@@ -1,4 +1,4 @@
-#include "net/hub.h"
+#include "mail/hub.h"
 
 #include <pthread.h>
 #include <stdbool.h>

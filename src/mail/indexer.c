@@ -1,4 +1,4 @@
-#include "net/indexer.h"
+#include "mail/indexer.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,8 +1,12 @@
-#include <arpa/inet.h>
+/*
+ * The mail process: the logged-in IMAP sessions, handed over by the
+ * login processes (imap/handover.h), on one worker thread per core, each
+ * with its own store handle; plus the change hub and the indexer.  It
+ * never sees a password: only tickets, which it checks (auth/ticket.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,77 +16,132 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/ticket.h"
 #include "imap/client.h"
-#include "net/conn.h"
-#include "login/auth-client.h"
-#include "master/control.h"
+#include "imap/handover.h"
 #include "imap/view.h"
+#include "imap/worker.h"
+#include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "net/hub.h"
-#include "net/indexer.h"
-#include "net/worker.h"
+#include "mail/hub.h"
+#include "mail/indexer.h"
+#include "mail/user-limit.h"
+#include "master/control.h"
+#include "master/privsep.h"
+#include "net/conn.h"
 #include "store/notify.h"
 #include "store/store.h"
 
 /* How often timeouts are checked. */
 #define WORKER_TICK_MS 1000
 
-/* Names a peer for logs, throttling and the loopback rule. */
-static void
-peer_describe(const struct sockaddr_storage *ss, struct conn_peer *peer)
+/* What every worker shares: the ticket key, the record of used tickets
+ * and the sessions per user. */
+static unsigned char mail_ticket_key[TICKET_KEY_LEN];
+static bool mail_have_key;
+static struct ticket_replay *mail_replay;
+static struct user_limit *mail_user_limit;
+
+/* Checks a handover's ticket; logs why it is refused. */
+static bool
+mail_ticket_ok(const struct handover *h)
 {
-	unsigned port = 0;
-	casella_strlcpy(peer->ip, "?", sizeof(peer->ip));
-	peer->loopback = false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, peer->ip, sizeof(peer->ip));
-		port = ntohs(sin->sin_port);
-		peer->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, peer->ip,
-		          sizeof(peer->ip));
-		port = ntohs(sin6->sin6_port);
-		peer->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	unsigned char nonce[TICKET_NONCE_LEN];
+	const char *why = NULL;
+	if (!ticket_check(mail_ticket_key, h->user, h->session_id, h->ticket,
+	                  h->ticket_len, nonce))
+		why = "bad or expired ticket";
+	else if (!ticket_replay_use(mail_replay, nonce))
+		why = "ticket used before";
+	if (why != NULL)
+		log_error("session=%llx handover refused peer=%s reason=\"%s\"",
+		          (unsigned long long)h->session_id, h->peer.name, why);
+	return why == NULL;
+}
+
+/* Answers the LOGIN or AUTHENTICATE that the login process left open. */
+static void
+mail_welcome(struct worker *worker, struct conn *conn, const struct handover *h)
+{
+	int64_t user_id;
+	const char *error;
+	enum store_result r =
+	    store_user_lookup(worker->store, h->user, &user_id, &error);
+	if (r != STORE_OK) {
+		conn_printf(conn, "%s NO %s\r\n", h->tag,
+		            r == STORE_NOT_FOUND
+		                ? "[AUTHENTICATIONFAILED] Authentication failed"
+		                : "[UNAVAILABLE] Try again later");
+		conn_close_after_output(conn, "user not in the mail store");
+		conn_settle(conn);
+		return;
 	}
-	snprintf(peer->name, sizeof(peer->name),
-	         ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", peer->ip,
-	         port);
+	if (!user_limit_take(mail_user_limit, h->user)) {
+		conn_printf(conn,
+		            "%s NO [LIMIT] Too many connections for this "
+		            "user\r\n* BYE Too many connections\r\n",
+		            h->tag);
+		conn_close_after_output(conn, "too many sessions of the user");
+		conn_settle(conn);
+		return;
+	}
+	struct client *client = client_create_authenticated(
+	    worker, conn, h->session_id, user_id, h->user, h->secured);
+	str_append(&conn->input, h->input, h->input_len);
+	client_send(client, "%s OK [CAPABILITY %s] Logged in\r\n", h->tag,
+	            client_capabilities(client));
+	log_info("session=%llx login user=\"%s\" peer=%s",
+	         (unsigned long long)h->session_id, client->username,
+	         conn->peer.name);
+	conn_run(conn);
 }
 
 static void
-worker_accept(struct loop_io *io, uint32_t events)
+mail_handover(struct worker *worker, struct ipc_msg *msg)
+{
+	struct handover h;
+	int fd = msg->fd;
+	msg->fd = -1;
+	if (fd < 0 || !handover_read(msg, &h)) {
+		log_error("handover refused: malformed message");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (!mail_ticket_ok(&h)) {
+		close(fd);
+		return;
+	}
+	struct conn *conn = conn_create(worker->conns, fd, &h.peer);
+	mail_welcome(worker, conn, &h);
+}
+
+static void
+mail_handover_io(struct loop_io *io, uint32_t events)
 {
 	struct worker *worker = io->context;
+	static _Thread_local struct ipc_msg msg;
 	for (int i = 0; i < 64 && !worker->stopping; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
-		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept failed: %s", strerror(errno));
+		int r = ipc_recv(io->fd, &msg);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			log_error("a login process's channel closed");
+			loop_io_remove(worker->loop, io);
 			return;
 		}
-		unsigned per_worker =
-		    worker->config->max_clients / worker->config->worker_count;
-		if (worker->client_count >= per_worker) {
-			static const char bye[] =
-			    "* BYE [UNAVAILABLE] Too many connections\r\n";
-			(void)!write(fd, bye, sizeof(bye) - 1);
-			close(fd);
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		struct conn_peer peer;
-		peer_describe(&ss, &peer);
-		struct conn *conn = conn_create(worker->conns, fd, &peer);
-		client_greet(client_create(worker, conn));
+		mail_handover(worker, &msg);
+		if (msg.fd >= 0)
+			close(msg.fd);
 	}
+}
+
+static void
+mail_client_gone(struct worker *worker, struct client *client)
+{
+	if (client->username != NULL)
+		user_limit_release(mail_user_limit, client->username);
 }
 
 /* Lets every session with a changed mailbox catch up. */
@@ -179,8 +238,7 @@ worker_main(void *arg)
 /* The descriptors the master hands the mail process. */
 struct server_fds {
 	const struct server_config *config;
-	int listen[SERVER_MAX_LISTEN][WORKER_MAX]; /* -1 if missing */
-	int auth[WORKER_MAX];
+	int handover[WORKER_MAX]; /* one per login process, -1 if missing */
 };
 
 static int
@@ -188,40 +246,43 @@ server_setup_fd(void *context, enum control_fd_kind kind, uint32_t index,
                 int fd)
 {
 	struct server_fds *fds = context;
-	unsigned workers = fds->config->worker_count;
-	int *slot = NULL;
-	if (kind == CONTROL_FD_LISTEN &&
-	    index < fds->config->listen_count * workers)
-		slot = &fds->listen[index / workers][index % workers];
-	else if (kind == CONTROL_FD_AUTH && index < workers)
-		slot = &fds->auth[index];
-	if (slot == NULL || *slot >= 0) {
+	if (kind != CONTROL_FD_HANDOVER ||
+	    index >= fds->config->login_processes ||
+	    fds->handover[index] >= 0) {
 		close(fd);
 		return -1;
 	}
-	*slot = fd;
+	fds->handover[index] = fd;
+	return 0;
+}
+
+static int
+server_setup_key(void *context, const unsigned char *key, size_t len)
+{
+	if (len != TICKET_KEY_LEN)
+		return -1;
+	memcpy(mail_ticket_key, key, len);
+	mail_have_key = true;
 	return 0;
 }
 
 static int
 server_receive_fds(int control, struct server_fds *fds, const char **error_r)
 {
-	memset(fds->listen, -1, sizeof(fds->listen));
-	memset(fds->auth, -1, sizeof(fds->auth));
-	static const struct control_setup_ops ops = {.fd = server_setup_fd};
+	memset(fds->handover, -1, sizeof(fds->handover));
+	static const struct control_setup_ops ops = {.fd = server_setup_fd,
+	                                             .key = server_setup_key};
 	if (control_receive_setup(control, &ops, fds, error_r) < 0)
 		return -1;
-	for (unsigned w = 0; w < fds->config->worker_count; w++) {
-		for (size_t l = 0; l < fds->config->listen_count; l++) {
-			if (fds->listen[l][w] < 0) {
-				*error_r = "a listener is missing";
-				return -1;
-			}
-		}
-		if (fds->auth[w] < 0) {
-			*error_r = "an auth channel is missing";
+	for (unsigned l = 0; l < fds->config->login_processes; l++) {
+		if (fds->handover[l] < 0) {
+			*error_r = "a handover channel is missing";
 			return -1;
 		}
+	}
+	if (!mail_have_key) {
+		*error_r = "no ticket key";
+		return -1;
 	}
 	return 0;
 }
@@ -229,13 +290,9 @@ server_receive_fds(int control, struct server_fds *fds, const char **error_r)
 static void
 server_close_fds(struct server_fds *fds)
 {
-	for (unsigned w = 0; w < WORKER_MAX; w++) {
-		for (size_t l = 0; l < SERVER_MAX_LISTEN; l++) {
-			if (fds->listen[l][w] >= 0)
-				close(fds->listen[l][w]);
-		}
-		if (fds->auth[w] >= 0)
-			close(fds->auth[w]);
+	for (unsigned l = 0; l < WORKER_MAX; l++) {
+		if (fds->handover[l] >= 0)
+			close(fds->handover[l]);
 	}
 }
 
@@ -259,15 +316,17 @@ worker_init(struct worker *worker, const struct server_config *config,
 	    .fd = efd, .callback = worker_event, .context = worker};
 	loop_io_add(worker->loop, &worker->event_io, EPOLLIN);
 	worker->hub_slot = hub_register_worker(efd);
-	worker->auth = auth_client_create(worker->loop, fds->auth[index]);
-	fds->auth[index] = -1;
-	for (size_t i = 0; i < config->listen_count; i++) {
-		int fd = fds->listen[i][index];
-		fds->listen[i][index] = -1;
-		worker->listen_io[i] = (struct loop_io){
-		    .fd = fd, .callback = worker_accept, .context = worker};
-		loop_io_add(worker->loop, &worker->listen_io[i], EPOLLIN);
-		worker->listen_count++;
+	worker->client_gone = mail_client_gone;
+	/* Login process l hands its sessions to worker l mod workers. */
+	for (unsigned l = index; l < config->login_processes;
+	     l += config->worker_count) {
+		struct loop_io *io =
+		    &worker->handover_io[worker->handover_count++];
+		*io = (struct loop_io){.fd = fds->handover[l],
+		                       .callback = mail_handover_io,
+		                       .context = worker};
+		fds->handover[l] = -1;
+		loop_io_add(worker->loop, io, EPOLLIN);
 	}
 	if (index == 0) {
 		int fd = notify_listen(config->data_dir, error_r);
@@ -288,13 +347,12 @@ worker_init(struct worker *worker, const struct server_config *config,
 static void
 worker_deinit(struct worker *worker)
 {
-	for (size_t i = 0; i < worker->listen_count; i++)
-		close(worker->listen_io[i].fd);
+	for (size_t i = 0; i < worker->handover_count; i++)
+		close(worker->handover_io[i].fd);
 	if (worker->has_notify)
 		close(worker->notify_io.fd);
 	if (worker->event_io.fd > 0)
 		close(worker->event_io.fd);
-	auth_client_destroy(&worker->auth);
 	conn_set_destroy(&worker->conns);
 	store_close(&worker->store);
 	loop_destroy(&worker->loop);
@@ -313,11 +371,16 @@ server_run(const struct server_config *config, int control)
 
 	struct server_fds fds = {.config = config};
 	const char *setup_error;
-	if (server_receive_fds(control, &fds, &setup_error) < 0) {
+	struct server_config local;
+	if (server_receive_fds(control, &fds, &setup_error) < 0 ||
+	    privsep_enter_data_dir(config, &local, &setup_error) < 0) {
 		log_error("mail: startup failed: %s", setup_error);
 		server_close_fds(&fds);
 		return 1;
 	}
+	config = &local;
+	mail_replay = ticket_replay_create();
+	mail_user_limit = user_limit_create(config->max_per_user);
 	hub_init();
 	const char *index_error;
 	if (indexer_start(config->data_dir, &index_error) < 0) {
@@ -359,5 +422,8 @@ out:
 		worker_deinit(&workers[i]);
 	free(workers);
 	indexer_stop();
+	ticket_replay_destroy(&mail_replay);
+	user_limit_destroy(&mail_user_limit);
+	secure_zero(mail_ticket_key, sizeof(mail_ticket_key));
 	return ret;
 }

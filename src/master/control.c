@@ -67,6 +67,10 @@ control_setup_one(struct ipc_msg *msg, const struct control_setup_ops *ops,
 		    !ipc_get_end(msg))
 			break;
 		return ops->key(context, key, len) < 0 ? -1 : 0;
+	default:
+		if (ops->message == NULL || msg->fd >= 0)
+			break;
+		return ops->message(context, msg) < 0 ? -1 : 0;
 	}
 	*error_r = "malformed setup message from the master";
 	return -1;

@@ -22,12 +22,22 @@ enum control_msg_type {
 	CONTROL_MSG_KEY = 2,
 	/* master -> child: everything is sent */
 	CONTROL_MSG_START = 3,
+	/* master -> login, at start and on SIGHUP: one certificate.
+	 *   bytes chain PEM, bytes key PEM */
+	CONTROL_MSG_TLS_CERT = 4,
+	/* master -> login: the certificates are all sent; build the new
+	 * TLS configuration.  bytes client CA PEM (may be empty), bytes
+	 * ticket key (TLS_TICKET_KEY_LEN) */
+	CONTROL_MSG_TLS_END = 5,
 };
 
 enum control_fd_kind {
 	CONTROL_FD_LISTEN = 1,      /* a listening socket: index = listener */
 	CONTROL_FD_AUTH = 2,        /* to the auth process: index = worker */
 	CONTROL_FD_AUTH_CLIENT = 3, /* auth side of a client's channel */
+	CONTROL_FD_MAIL = 4,        /* login side of the handover channel */
+	CONTROL_FD_HANDOVER = 5,    /* mail side of a login's handover
+	                               channel: index = login process */
 };
 
 struct control_setup_ops {
@@ -37,6 +47,9 @@ struct control_setup_ops {
 	          int fd);
 	/* A key arrived; NULL if the role takes none. */
 	int (*key)(void *context, const unsigned char *key, size_t len);
+	/* Any other message; NULL if the role takes none.  Returns 0, or
+	 * -1 to fail the setup. */
+	int (*message)(void *context, struct ipc_msg *msg);
 };
 
 int control_send_fd(int sock, enum control_fd_kind kind, uint32_t index,

@@ -21,12 +21,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include "auth/ticket.h"
+#include "imap/worker.h"
+#include "lib/ipc.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "lib/util.h"
 #include "master/control.h"
+#include "master/privsep.h"
+#include "net/tls.h"
 #include "store/store.h"
 
-#define MASTER_MAX_CHILDREN 8
+/* A certificate chain or key file, at most. */
+#define MASTER_PEM_MAX (64 * 1024)
+
+#define MASTER_MAX_CHILDREN (2 + WORKER_MAX)
 
 struct master_child {
 	const char *role;
@@ -41,6 +52,9 @@ struct master {
 	int argc;
 	struct master_child children[MASTER_MAX_CHILDREN];
 	size_t child_count;
+	unsigned char ticket_key[TICKET_KEY_LEN];         /* login tickets */
+	unsigned char tls_ticket_key[TLS_TICKET_KEY_LEN]; /* TLS tickets */
+	int login_control[MASTER_MAX_CHILDREN];           /* for TLS reloads */
 };
 
 static int
@@ -81,7 +95,8 @@ master_listen_socket(const struct listen_spec *spec, const char **error_r)
 	return fd;
 }
 
-/* Starts casellad again as role; its control socket becomes fd 3. */
+/* Starts casellad again as role ("auth", "mail", "login:N"); its control
+ * socket becomes fd 3. */
 static int
 master_spawn(struct master *m, const char *role, const char **error_r)
 {
@@ -115,8 +130,8 @@ master_spawn(struct master *m, const char *role, const char **error_r)
 	}
 	close(sv[1]);
 	i_assert(m->child_count < MASTER_MAX_CHILDREN);
-	m->children[m->child_count++] =
-	    (struct master_child){.role = role, .pid = pid, .control = sv[0]};
+	m->children[m->child_count++] = (struct master_child){
+	    .role = xstrdup(role), .pid = pid, .control = sv[0]};
 	return sv[0];
 }
 
@@ -142,49 +157,234 @@ master_send_fd(int control, enum control_fd_kind kind, uint32_t index, int fd,
 	return ret;
 }
 
-/* The mail process's listeners: one socket per worker per listener. */
+/* A login process's listeners: one socket of each listener per process,
+ * so the kernel (SO_REUSEPORT) spreads connections across them. */
 static int
 master_send_listeners(struct master *m, int control, const char **error_r)
 {
 	const struct server_config *config = m->config;
 	for (size_t l = 0; l < config->listen_count; l++) {
-		for (unsigned w = 0; w < config->worker_count; w++) {
-			int fd =
-			    master_listen_socket(&config->listen[l], error_r);
-			if (fd < 0 ||
-			    master_send_fd(
-			        control, CONTROL_FD_LISTEN,
-			        (uint32_t)(l * config->worker_count + w), fd,
-			        error_r) < 0)
-				return -1;
-		}
+		int fd = master_listen_socket(&config->listen[l], error_r);
+		if (fd < 0 || master_send_fd(control, CONTROL_FD_LISTEN,
+		                             (uint32_t)l, fd, error_r) < 0)
+			return -1;
 	}
 	return 0;
 }
 
-/* Starts the auth process and the mail process, with one auth channel
- * per mail worker. */
+/* Reads a certificate or key file (as root); NULL with *error_r. */
+static char *
+master_read_file(const char *path, size_t *len_r, const char **error_r)
+{
+	static char error[512];
+	struct str s;
+	str_init(&s, MASTER_PEM_MAX);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	ssize_t n = 0;
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		str_append(&s, buf, (size_t)n);
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	secure_zero(buf, sizeof(buf));
+	if (fd < 0 || n < 0 || str_failed(&s) || s.len == 0) {
+		snprintf(error, sizeof(error), "%.400s: %s", path,
+		         fd < 0 || n < 0 ? strerror(saved)
+		         : s.len == 0    ? "empty"
+		                         : "too large");
+		*error_r = error;
+		secure_zero(s.data, s.cap);
+		str_free(&s);
+		return NULL;
+	}
+	*len_r = s.len;
+	return s.data; /* the caller frees it */
+}
+
+static void
+master_free_secret(char *data, size_t len)
+{
+	if (data != NULL)
+		secure_zero(data, len);
+	free(data);
+}
+
+/* Sends the certificates (read again from their files) to one login
+ * process.  Returns 0, or -1 with *error_r. */
 static int
-master_start(struct master *m, const char **error_r)
+master_send_tls(struct master *m, int control, const char **error_r)
+{
+	const struct server_config *config = m->config;
+	struct ipc_msg *msg = xmalloc(sizeof(*msg));
+	int ret = 0;
+	for (size_t i = 0; i < config->tls_cert_count && ret == 0; i++) {
+		size_t chain_len, key_len;
+		char *chain =
+		    master_read_file(config->tls_cert[i], &chain_len, error_r);
+		char *key = chain == NULL ? NULL
+		                          : master_read_file(config->tls_key[i],
+		                                             &key_len, error_r);
+		if (key == NULL) {
+			ret = -1;
+		} else {
+			ipc_begin(msg, CONTROL_MSG_TLS_CERT);
+			ipc_put_bytes(msg, chain, chain_len);
+			ipc_put_bytes(msg, key, key_len);
+			ret = ipc_send(control, msg, -1);
+			if (ret < 0)
+				*error_r = "certificate too large to send";
+		}
+		master_free_secret(chain, chain_len);
+		master_free_secret(key, key_len);
+	}
+	size_t ca_len = 0;
+	char *ca = NULL;
+	if (ret == 0 && config->tls_client_ca != NULL &&
+	    (ca = master_read_file(config->tls_client_ca, &ca_len, error_r)) ==
+	        NULL)
+		ret = -1;
+	if (ret == 0) {
+		ipc_begin(msg, CONTROL_MSG_TLS_END);
+		ipc_put_bytes(msg, ca, ca_len);
+		ipc_put_bytes(msg, m->tls_ticket_key,
+		              sizeof(m->tls_ticket_key));
+		ret = ipc_send(control, msg, -1);
+	}
+	free(ca);
+	secure_zero(msg, sizeof(*msg));
+	free(msg);
+	return ret;
+}
+
+static int
+master_start_auth(struct master *m, int channels[], const char **error_r)
 {
 	int auth = master_spawn(m, "auth", error_r);
-	int mail = auth < 0 ? -1 : master_spawn(m, "mail", error_r);
-	if (mail < 0 || master_send_listeners(m, mail, error_r) < 0)
+	if (auth < 0)
 		return -1;
-	for (unsigned w = 0; w < m->config->worker_count; w++) {
-		int sv[2];
-		if (master_pair(sv, error_r) < 0 ||
-		    master_send_fd(auth, CONTROL_FD_AUTH_CLIENT, w, sv[0],
-		                   error_r) < 0 ||
-		    master_send_fd(mail, CONTROL_FD_AUTH, w, sv[1], error_r) <
-		        0)
+	for (unsigned l = 0; l < m->config->login_processes; l++) {
+		if (master_send_fd(auth, CONTROL_FD_AUTH_CLIENT, l, channels[l],
+		                   error_r) < 0)
 			return -1;
+		channels[l] = -1;
 	}
-	if (control_send_start(auth) < 0 || control_send_start(mail) < 0) {
+	if (control_send_key(auth, m->ticket_key, sizeof(m->ticket_key)) < 0 ||
+	    control_send_start(auth) < 0) {
 		*error_r = strerror(errno);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+master_start_mail(struct master *m, int channels[], const char **error_r)
+{
+	int mail = master_spawn(m, "mail", error_r);
+	if (mail < 0)
+		return -1;
+	for (unsigned l = 0; l < m->config->login_processes; l++) {
+		if (master_send_fd(mail, CONTROL_FD_HANDOVER, l, channels[l],
+		                   error_r) < 0)
+			return -1;
+		channels[l] = -1;
+	}
+	if (control_send_key(mail, m->ticket_key, sizeof(m->ticket_key)) < 0 ||
+	    control_send_start(mail) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+master_start_login(struct master *m, unsigned index, int auth_fd, int mail_fd,
+                   const char **error_r)
+{
+	char role[32];
+	snprintf(role, sizeof(role), "login:%u", index);
+	int login = master_spawn(m, role, error_r);
+	if (login < 0)
+		return -1;
+	m->login_control[index] = login;
+	if (master_send_listeners(m, login, error_r) < 0 ||
+	    master_send_fd(login, CONTROL_FD_AUTH, 0, auth_fd, error_r) < 0 ||
+	    master_send_fd(login, CONTROL_FD_MAIL, 0, mail_fd, error_r) < 0 ||
+	    master_send_tls(m, login, error_r) < 0)
+		return -1;
+	if (control_send_start(login) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+master_close_all(int *fds, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+}
+
+/*
+ * Starts every role: the auth process and the mail process first, with
+ * one channel from each login process, then the login processes.
+ */
+static int
+master_start(struct master *m, const char **error_r)
+{
+	unsigned logins = m->config->login_processes;
+	int auth_pairs[WORKER_MAX][2], mail_pairs[WORKER_MAX][2];
+	int auth_side[WORKER_MAX], mail_side[WORKER_MAX];
+	int ret = 0;
+	memset(auth_pairs, -1, sizeof(auth_pairs));
+	memset(mail_pairs, -1, sizeof(mail_pairs));
+	for (unsigned l = 0; l < logins && ret == 0; l++)
+		ret = master_pair(auth_pairs[l], error_r) < 0 ||
+		              master_pair(mail_pairs[l], error_r) < 0
+		          ? -1
+		          : 0;
+	for (unsigned l = 0; l < logins; l++) {
+		auth_side[l] = auth_pairs[l][0];
+		mail_side[l] = mail_pairs[l][0];
+	}
+	if (ret == 0)
+		ret = master_start_auth(m, auth_side, error_r);
+	if (ret == 0)
+		ret = master_start_mail(m, mail_side, error_r);
+	for (unsigned l = 0; l < logins && ret == 0; l++) {
+		ret = master_start_login(m, l, auth_pairs[l][1],
+		                         mail_pairs[l][1], error_r);
+		auth_pairs[l][1] = mail_pairs[l][1] = -1;
+	}
+	master_close_all(auth_side, logins);
+	master_close_all(mail_side, logins);
+	for (unsigned l = 0; l < logins; l++) {
+		master_close_all(&auth_pairs[l][1], 1);
+		master_close_all(&mail_pairs[l][1], 1);
+	}
+	return ret;
+}
+
+/* SIGHUP: certificates are read again and sent to every login process,
+ * which use them for new connections; none is dropped. */
+static void
+master_reload(struct master *m)
+{
+	const char *error = NULL;
+	int failed = 0;
+	for (unsigned l = 0; l < m->config->login_processes; l++) {
+		if (m->login_control[l] >= 0 &&
+		    master_send_tls(m, m->login_control[l], &error) < 0)
+			failed++;
+	}
+	if (failed > 0)
+		log_error("reload: certificates not reloaded: %s",
+		          error != NULL ? error : "send failed");
+	else
+		log_info("reload: certificates reloaded");
 }
 
 static void
@@ -196,33 +396,34 @@ master_signal_children(struct master *m, int sig)
 	}
 }
 
-static bool
-master_is_auth(const struct master_child *c)
+/* Shutdown order: the mail process first (it says BYE to every
+ * session), then the login processes (their TLS relays pass the BYE
+ * on), the auth process last, so nobody sees a peer vanish under a
+ * session. */
+static int
+master_stop_rank(const struct master_child *c)
 {
-	return strcmp(c->role, "auth") == 0;
+	if (strcmp(c->role, "mail") == 0)
+		return 0;
+	return strcmp(c->role, "auth") == 0 ? 2 : 1;
 }
 
-/* Shutdown goes in two steps: the processes that serve clients first,
- * so none of them sees the auth process vanish under a session; then
- * the auth process. */
 static void
 master_stop_step(struct master *m)
 {
-	bool serving = false;
+	int rank = 3;
 	for (size_t i = 0; i < m->child_count; i++) {
 		struct master_child *c = &m->children[i];
-		if (c->pid > 0 && !master_is_auth(c)) {
-			serving = true;
-			if (!c->term_sent)
-				kill(c->pid, SIGTERM);
+		if (c->pid > 0 && master_stop_rank(c) < rank)
+			rank = master_stop_rank(c);
+	}
+	for (size_t i = 0; i < m->child_count; i++) {
+		struct master_child *c = &m->children[i];
+		if (c->pid > 0 && master_stop_rank(c) == rank &&
+		    !c->term_sent) {
+			kill(c->pid, SIGTERM);
 			c->term_sent = true;
 		}
-	}
-	for (size_t i = 0; i < m->child_count && !serving; i++) {
-		struct master_child *c = &m->children[i];
-		if (c->pid > 0 && !c->term_sent)
-			kill(c->pid, SIGTERM);
-		c->term_sent = true;
 	}
 }
 
@@ -239,8 +440,12 @@ master_reap(struct master *m, bool stopping, int *status_r)
 			if (c->pid != pid)
 				continue;
 			c->pid = 0;
+			/* A child that had not set up its signals yet dies of
+			 * the SIGTERM we sent it: that is a clean stop too. */
 			bool clean =
-			    WIFEXITED(status) && WEXITSTATUS(status) == 0;
+			    (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+			    (c->term_sent && WIFSIGNALED(status) &&
+			     WTERMSIG(status) == SIGTERM);
 			if (!clean || !stopping) {
 				log_error("%s process ended status=%d", c->role,
 				          WIFEXITED(status)
@@ -264,6 +469,16 @@ master_children_left(const struct master *m)
 	return false;
 }
 
+static void
+master_free_children(struct master *m)
+{
+	for (size_t i = 0; i < m->child_count; i++) {
+		close(m->children[i].control);
+		free((char *)m->children[i].role);
+	}
+	m->child_count = 0;
+}
+
 /* After a failed start: stops and reaps whatever was started. */
 static void
 master_stop_all(struct master *m)
@@ -276,8 +491,28 @@ master_stop_all(struct master *m)
 				m->children[i].pid = 0;
 		}
 	}
-	for (size_t i = 0; i < m->child_count; i++)
-		close(m->children[i].control);
+	master_free_children(m);
+}
+
+/*
+ * The data directory, before any role opens it: an older store upgraded,
+ * everything owned by --user and private (0700/0600), and, as root, the
+ * users and the login processes' empty root.
+ */
+static int
+master_prepare(const struct server_config *config, const char **error_r)
+{
+	uid_t uid = getuid(), login_uid;
+	gid_t gid = getgid(), login_gid;
+	if (geteuid() == 0 &&
+	    (privsep_user(config->user, &uid, &gid, error_r) < 0 ||
+	     privsep_user(config->login_user, &login_uid, &login_gid, error_r) <
+	         0 ||
+	     privsep_prepare_empty_dir(error_r) < 0))
+		return -1;
+	if (store_upgrade(config->data_dir, error_r) != STORE_OK)
+		return -1;
+	return privsep_own_tree(config->data_dir, uid, gid, error_r);
 }
 
 /* Waits for SIGTERM or a child's death, then stops every child. */
@@ -295,12 +530,13 @@ master_wait(struct master *m, const sigset_t *signals)
 		} else if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			log_info("signal %d: shutting down", sig);
 			stopping = true;
+		} else if (sig == SIGHUP && !stopping) {
+			master_reload(m);
 		}
 		if (stopping)
 			master_stop_step(m);
 	}
-	for (size_t i = 0; i < m->child_count; i++)
-		close(m->children[i].control);
+	master_free_children(m);
 	log_info("stopped");
 	return status;
 }
@@ -319,14 +555,19 @@ master_main(const struct server_config *config, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const char *error;
-	if (store_upgrade(config->data_dir, &error) != STORE_OK ||
+	memset(m.login_control, -1, sizeof(m.login_control));
+	if (RAND_bytes(m.ticket_key, sizeof(m.ticket_key)) != 1 ||
+	    RAND_bytes(m.tls_ticket_key, sizeof(m.tls_ticket_key)) != 1)
+		fatal("RAND_bytes failed");
+	if (master_prepare(config, &error) < 0 ||
 	    master_start(&m, &error) < 0) {
 		log_error("startup failed: %s", error);
 		master_stop_all(&m);
 		return 1;
 	}
 	for (size_t i = 0; i < config->listen_count; i++)
-		log_info("listening on %s port %u", config->listen[i].host,
-		         config->listen[i].port);
+		log_info("listening on %s port %u%s", config->listen[i].host,
+		         config->listen[i].port,
+		         config->listen[i].tls ? " (TLS)" : "");
 	return master_wait(&m, &signals);
 }

@@ -22,6 +22,7 @@
 
 struct conn_set {
 	struct loop *loop;
+	struct conn *all;               /* every open connection */
 	struct conn *oldest, *newest;   /* with an idle timeout, by activity */
 	struct conn *dl_head, *dl_tail; /* with a deadline, soonest first */
 	struct conn *graveyard;
@@ -157,10 +158,8 @@ conn_set_tick(struct conn_set *set)
 void
 conn_set_shutdown(struct conn_set *set)
 {
-	while (set->oldest != NULL)
-		conn_expire(set->oldest, CONN_EXPIRY_SHUTDOWN);
-	while (set->dl_head != NULL)
-		conn_expire(set->dl_head, CONN_EXPIRY_SHUTDOWN);
+	while (set->all != NULL)
+		conn_expire(set->all, CONN_EXPIRY_SHUTDOWN);
 }
 
 static void
@@ -195,6 +194,10 @@ conn_create(struct conn_set *set, int fd, const struct conn_peer *peer)
 	str_init(&conn->output, CONN_OUTPUT_MAX);
 	conn->last_activity_ms = now_ms();
 	set->count++;
+	conn->all_next = set->all;
+	if (set->all != NULL)
+		set->all->all_prev = conn;
+	set->all = conn;
 	if (loop_io_add(set->loop, &conn->io, 0) < 0)
 		conn_close(conn, "epoll failed");
 	return conn;
@@ -535,6 +538,12 @@ conn_unlink(struct conn *conn)
 	loop_io_remove(set->loop, &conn->io);
 	conn_activity_unlink(conn);
 	conn_deadline_unlink(conn);
+	if (conn->all_prev != NULL)
+		conn->all_prev->all_next = conn->all_next;
+	else
+		set->all = conn->all_next;
+	if (conn->all_next != NULL)
+		conn->all_next->all_prev = conn->all_prev;
 	if (conn->bulk != NULL)
 		conn_bulk_done(conn);
 	set->count--;

@@ -82,11 +82,12 @@ struct conn {
 	bool closed;       /* waiting to be freed */
 	const char *closing_reason;
 	uint64_t last_activity_ms;
-	uint64_t idle_timeout_ms;       /* 0: none */
-	uint64_t deadline_ms;           /* absolute, 0: none */
-	struct conn *prev, *next;       /* the set's list by activity */
-	struct conn *dl_prev, *dl_next; /* the set's deadline list */
-	struct conn *free_next;         /* closed, freed after the batch */
+	uint64_t idle_timeout_ms;         /* 0: none */
+	uint64_t deadline_ms;             /* absolute, 0: none */
+	struct conn *all_prev, *all_next; /* every connection of the set */
+	struct conn *prev, *next;         /* the set's list by activity */
+	struct conn *dl_prev, *dl_next;   /* the set's deadline list */
+	struct conn *free_next;           /* closed, freed after the batch */
 };
 
 struct conn_set *conn_set_create(struct loop *loop);

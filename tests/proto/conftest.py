@@ -83,8 +83,12 @@ class Server:
         self.log_dir = Path(log_dir)
         self.extra_asan = extra_asan
         self.extra_args = []  # more casellad flags, e.g. timeouts
+        self.tls = None  # (cert, key): also serve implicit TLS on tls_port
+        self.extra_env = {}  # more environment for casellad
+        self.prefix = []  # run casellad through this (e.g. runuser)
         self.proc = None
         self.port = None
+        self.tls_port = None
         self.log_path = None
         self.logs = []  # every stderr log this object produced
         self._users = itertools.count(1)
@@ -95,14 +99,20 @@ class Server:
         last_error = None
         for _attempt in range(3):
             self.port = free_port()
+            tls_args = []
+            if self.tls is not None:
+                self.tls_port = free_port()
+                tls_args = ["--tls-listen", "%s:%d" % (HOST, self.tls_port),
+                            "--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
             self.log_path = self.log_dir / ("casellad-%d.log" % next(Server._names))
             self.logs.append(self.log_path)
+            env = sanitizer_env(self.extra_asan)
+            env.update(self.extra_env)
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
-                    [str(CASELLAD), "--data", str(self.data_dir),
-                     "--listen", "%s:%d" % (HOST, self.port)] + self.extra_args,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    env=sanitizer_env(self.extra_asan))
+                    self.prefix + [str(CASELLAD), "--data", str(self.data_dir),
+                     "--listen", "%s:%d" % (HOST, self.port)] + tls_args + self.extra_args,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -364,11 +374,13 @@ def own_server(tmp_path):
     _require_binaries()
     started = []
 
-    def _start(extra_asan=""):
+    def _start(extra_asan="", tls=None, extra_args=()):
         base = Path(tempfile.mkdtemp(dir=tmp_path))
         data = base / "data"
         data.mkdir()
         srv = Server(data, base, extra_asan=extra_asan)
+        srv.tls = tls
+        srv.extra_args = list(extra_args)
         srv.add_user("alice", "alicepw")
         srv.add_user("bob", "bobpw")
         srv.start()
@@ -395,3 +407,42 @@ def own_server(tmp_path):
 
 def which(name):
     return shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """Test certificates made with the openssl command: a CA, a server
+    certificate for localhost (and a second one for other.test), and
+    client certificates for EXTERNAL: alice and bob from the CA, alice
+    from an unknown CA.  Returns a dict of paths."""
+    d = tmp_path_factory.mktemp("pki")
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, cwd=d,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ca(name):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-days", "30", "-subj", "/CN=%s" % name,
+            "-keyout", "%s.key" % name, "-out", "%s.pem" % name)
+
+    def leaf(name, ca_name, subj, ext):
+        (d / ("%s.ext" % name)).write_text(ext)
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-subj", subj, "-keyout", "%s.key" % name, "-out", "%s.csr" % name)
+        run("x509", "-req", "-in", "%s.csr" % name, "-CA", "%s.pem" % ca_name,
+            "-CAkey", "%s.key" % ca_name, "-CAcreateserial", "-days", "30",
+            "-extfile", "%s.ext" % name, "-out", "%s.pem" % name)
+
+    ca("ca")
+    ca("otherca")
+    leaf("server", "ca", "/CN=localhost",
+         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    leaf("server2", "ca", "/CN=other.test",
+         "subjectAltName=DNS:other.test\nextendedKeyUsage=serverAuth\n")
+    for user in ("alice", "bob"):
+        leaf("client-" + user, "ca", "/CN=%s/emailAddress=%s@example.test" % (user, user),
+             "extendedKeyUsage=clientAuth\n")
+    leaf("client-alice-other", "otherca", "/CN=alice", "extendedKeyUsage=clientAuth\n")
+    os.chmod(d, 0o755)
+    return {p.stem: p for p in d.glob("*.pem")} | {p.name: p for p in d.glob("*.key")}
