@@ -21,7 +21,9 @@ endif
 BUILD_PKGS = gcc make libsqlite3-dev libssl-dev libcrypt-dev pkg-config \
 	libkrb5-dev libjansson-dev libcurl4-openssl-dev
 TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev \
-	gsasl libsasl2-modules libsasl2-modules-otp
+	gsasl libsasl2-modules libsasl2-modules-otp fetchmail openssl \
+	krb5-kdc krb5-admin-server krb5-user python3-gssapi python3-jwt \
+	python3-cryptography util-linux
 
 MAIN_SRCS = src/casellad.c src/casella.c
 LIB_SRCS = $(filter-out $(MAIN_SRCS),$(sort $(wildcard src/*.c src/*/*.c)))
@@ -36,7 +38,7 @@ ASAN_LIB_OBJS = $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/%)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps test-deps check unit proto fuzz-replay fuzz run clean format
+.PHONY: all deps test-deps check unit unit-kdc proto fuzz-replay fuzz run clean format
 
 all: $(BUILD)/casellad $(BUILD)/casella
 
@@ -76,6 +78,10 @@ test-deps:
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do ./$$t; done
 
+# GSSAPI against a real (throwaway) KDC: tools/unit-kdc.sh.
+unit-kdc: $(ASAN)/test-gssapi
+	@sh tools/unit-kdc.sh ./$(ASAN)/test-gssapi
+
 fuzz: $(FUZZ_BINS)
 
 # Replays each fuzzer's corpus once, so crashes found before stay fixed.
@@ -92,6 +98,7 @@ proto: $(ASAN)/casellad $(ASAN)/casella
 
 check: test-deps
 	$(MAKE) unit
+	$(MAKE) unit-kdc
 	$(MAKE) fuzz-replay
 	$(MAKE) bench-smoke
 	$(MAKE) proto
@@ -111,5 +118,6 @@ clean:
 .PHONY: bench-smoke
 bench-smoke: $(BUILD)/casellad $(BUILD)/casella
 	@mkdir -p $(BUILD)/bench
-	cc -O2 -std=c17 -D_GNU_SOURCE -o $(BUILD)/bench/imapload bench/imapload.c
+	cc -O2 -std=c17 -D_GNU_SOURCE -o $(BUILD)/bench/imapload bench/imapload.c \
+		-lssl -lcrypto
 	@bench/smoke

@@ -56,6 +56,8 @@ usage(FILE *out)
 	      "                        cores)\n"
 	      "  --auth-failure-delay MS  wait before answering a failed\n"
 	      "                        login (default 1000)\n"
+	      "  --auth-cache-ttl SECS remember verified passwords so long\n"
+	      "                        (default 900; 0: never)\n"
 	      "  --gssapi-host HOST    accept only imap/HOST from the keytab\n"
 	      "                        (KRB5_KTNAME; default: any imap/ key)\n"
 	      "  --oauth-jwt-key FILE  PEM public key(s) for OAuth tokens\n"
@@ -238,6 +240,7 @@ main(int argc, char **argv)
 	    {"max-clients", required_argument, NULL, 'm'},
 	    {"auth-threads", required_argument, NULL, 'A'},
 	    {"auth-failure-delay", required_argument, NULL, 'F'},
+	    {"auth-cache-ttl", required_argument, NULL, 1022},
 	    {"role", required_argument, NULL, 'R'},
 	    {"gssapi-host", required_argument, NULL, 'G'},
 	    {"tls-listen", required_argument, NULL, 1010},
@@ -268,6 +271,7 @@ main(int argc, char **argv)
 	    .idle_timeout_s = 1800,
 	    .max_clients = 200000,
 	    .auth_failure_delay_ms = 1000,
+	    .auth_cache_ttl_s = 900,
 	    .max_preauth_per_ip = 100,
 	    .max_per_user = 100,
 	    .user = "casella",
@@ -344,6 +348,10 @@ main(int argc, char **argv)
 		case 1020:
 			config.max_preauth_per_ip =
 			    parse_count(optarg, "--max-preauth-per-ip");
+			break;
+		case 1022:
+			config.auth_cache_ttl_s =
+			    parse_number(optarg, "--auth-cache-ttl");
 			break;
 		case 1021:
 			config.max_per_user =

@@ -61,6 +61,7 @@ struct server_config {
 	/* Authentication (the auth process). */
 	unsigned auth_threads;          /* hashing threads; default cores */
 	unsigned auth_failure_delay_ms; /* before every failure answer */
+	unsigned auth_cache_ttl_s;      /* verified passwords; 0: off */
 	const char *gssapi_host;        /* imap/HOST in the keytab; NULL: any */
 	const char *oauth_jwt_key_file;
 	const char *oauth_issuer;

@@ -686,6 +686,8 @@ auth_prepare(struct auth_server *server, const char **error_r)
 		*error_r = "no ticket key";
 		return -1;
 	}
+	if (auth_settings_load(&server->settings, server->config, error_r) < 0)
+		return -1;
 	if (privsep_enter_data_dir(server->config, &server->local, error_r) < 0)
 		return -1;
 	server->config = &server->local;

@@ -10,6 +10,7 @@
 
 #include "auth/account.h"
 #include "auth/oauth.h"
+#include "auth/password-cache.h"
 #include "auth/sasl-gssapi.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -70,16 +71,24 @@ auth_settings_oauth(struct sasl_settings *settings,
 }
 
 int
+auth_settings_load(struct sasl_settings *settings,
+                   const struct server_config *config, const char **error_r)
+{
+	memset(settings, 0, sizeof(*settings));
+	return auth_settings_oauth(settings, config, error_r);
+}
+
+int
 auth_settings_init(struct sasl_settings *settings,
                    const struct server_config *config, const char **error_r)
 {
 	static char hostname[256];
-	memset(settings, 0, sizeof(*settings));
 	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
 		casella_strlcpy(hostname, "localhost", sizeof(hostname));
 	settings->hostname = hostname;
 	settings->service = "imap";
 	settings->gssapi_host = config->gssapi_host;
+	password_cache_set_ttl(config->auth_cache_ttl_s);
 	/* The login processes verify client certificates against it. */
 	settings->external = config->tls_client_ca != NULL;
 	struct cred_store *cs;
@@ -88,7 +97,7 @@ auth_settings_init(struct sasl_settings *settings,
 	settings->cram_md5 = account_cram_md5_enabled(cs);
 	cred_store_close(&cs);
 	auth_settings_gssapi(settings);
-	return auth_settings_oauth(settings, config, error_r);
+	return 0;
 }
 
 void

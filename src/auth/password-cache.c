@@ -21,6 +21,7 @@ struct password_cache_entry {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static unsigned char cache_secret[32];
+static unsigned cache_ttl_s = PASSWORD_CACHE_TTL_S;
 static struct password_cache_entry cache[PASSWORD_CACHE_SLOTS];
 
 static void
@@ -58,9 +59,17 @@ password_cache_slot(const unsigned char key_digest[32])
 	return &cache[index % PASSWORD_CACHE_SLOTS];
 }
 
+void
+password_cache_set_ttl(unsigned seconds)
+{
+	cache_ttl_s = seconds;
+}
+
 bool
 password_cache_check(const char *stored_hash, const char *password)
 {
+	if (cache_ttl_s == 0)
+		return false;
 	unsigned char key_digest[32], mac[32];
 	password_cache_digests(stored_hash, password, key_digest, mac);
 	time_t now = time(NULL);
@@ -77,13 +86,15 @@ password_cache_check(const char *stored_hash, const char *password)
 void
 password_cache_add(const char *stored_hash, const char *password)
 {
+	if (cache_ttl_s == 0)
+		return;
 	unsigned char key_digest[32], mac[32];
 	password_cache_digests(stored_hash, password, key_digest, mac);
 	pthread_mutex_lock(&cache_lock);
 	struct password_cache_entry *e = password_cache_slot(key_digest);
 	memcpy(e->key_digest, key_digest, 32);
 	memcpy(e->mac, mac, 32);
-	e->expires = time(NULL) + PASSWORD_CACHE_TTL_S;
+	e->expires = time(NULL) + (time_t)cache_ttl_s;
 	pthread_mutex_unlock(&cache_lock);
 	secure_zero(mac, sizeof(mac));
 }

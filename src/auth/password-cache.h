@@ -10,11 +10,14 @@
  * string (which holds a per-user salt, so a password change misses) and
  * holds HMAC-SHA256(process-random key, password): the password itself is
  * never kept.  Direct-mapped, PASSWORD_CACHE_SLOTS entries, each valid
- * for PASSWORD_CACHE_TTL_S seconds.  Thread-safe.
+ * for PASSWORD_CACHE_TTL_S seconds (password_cache_set_ttl() changes it;
+ * 0 turns the cache off).  Thread-safe.
  */
 #define PASSWORD_CACHE_SLOTS 4096
 #define PASSWORD_CACHE_TTL_S 900
 
+/* Set once at start (--auth-cache-ttl), before any thread uses the cache. */
+void password_cache_set_ttl(unsigned seconds);
 /* True if password was verified against stored_hash within the TTL. */
 bool password_cache_check(const char *stored_hash, const char *password);
 /* Records a successful verification. */

@@ -219,7 +219,7 @@ master_send_tls(struct master *m, int control, const char **error_r)
 	struct ipc_msg *msg = xmalloc(sizeof(*msg));
 	int ret = 0;
 	for (size_t i = 0; i < config->tls_cert_count && ret == 0; i++) {
-		size_t chain_len, key_len;
+		size_t chain_len = 0, key_len = 0;
 		char *chain =
 		    master_read_file(config->tls_cert[i], &chain_len, error_r);
 		char *key = chain == NULL ? NULL
