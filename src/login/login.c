@@ -141,15 +141,21 @@ login_tls_end(struct login *login, struct ipc_msg *msg)
 		settings.certs[i] = (struct tls_cert_pem){
 		    p->chain[i], p->chain_len[i], p->key[i], p->key_len[i]};
 	const char *error;
+	size_t count = p->count;
 	struct tls_server *server =
-	    p->count > 0 ? tls_server_create(&settings, &error) : NULL;
+	    count > 0 ? tls_server_create(&settings, &error) : NULL;
 	secure_zero(&settings, sizeof(settings));
 	secure_zero((void *)ticket_key, ticket_key_len);
 	login_tls_pending_clear(p);
-	if (server == NULL && p->count > 0) {
-		log_error("login: TLS configuration refused: %s", error);
+	if (server == NULL && count > 0) {
+		log_error("login: TLS configuration refused, the previous one "
+		          "stays: %s",
+		          error);
 		return true;
 	}
+	if (login->worker.tls != NULL)
+		log_info("login: TLS configuration reloaded (%zu certificates)",
+		         count);
 	tls_server_unref(&login->worker.tls);
 	login->worker.tls = server;
 	return true;

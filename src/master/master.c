@@ -384,7 +384,8 @@ master_reload(struct master *m)
 		log_error("reload: certificates not reloaded: %s",
 		          error != NULL ? error : "send failed");
 	else
-		log_info("reload: certificates reloaded");
+		log_info("reload: certificates read and sent to the login "
+		         "processes");
 }
 
 static void

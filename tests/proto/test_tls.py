@@ -5,8 +5,12 @@ processes; ALPN; LOGINDISABLED and [PRIVACYREQUIRED] for a client that is
 not on loopback (made with a PROXY header from a trusted proxy)."""
 
 import base64
+import os
+import shutil
+import signal
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
@@ -297,3 +301,74 @@ def test_plaintext_never_flag(own_server):
     c = srv.connect()
     assert "LOGINDISABLED" in c.capabilities()
     c.login("alice", "alicepw").expect("NO")
+
+
+def test_sighup_reloads_certificates_without_dropping(own_server, pki, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(pki["server"], cert)
+    shutil.copy(pki["server.key"], key)
+    srv = own_server(tls=(cert, key))
+    old = tls_connect(srv, pki)
+    assert read_line(old).startswith(b"* OK")
+    assert command(old, b"a LOGIN alice alicepw")[-1].startswith(b"a OK")
+    # Renewed files, then SIGHUP to the master.
+    shutil.copy(pki["server2"], cert)
+    shutil.copy(pki["server2.key"], key)
+    os.kill(srv.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    cn = None
+    while time.monotonic() < deadline:
+        ctx = ssl.create_default_context(cafile=str(pki["ca"]))
+        ctx.check_hostname = False
+        raw = socket.create_connection((HOST, srv.tls_port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        cn = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+        s.close()
+        if cn == "other.test":
+            break
+        time.sleep(0.2)
+    assert cn == "other.test", cn
+    # The session opened before the reload goes on.
+    assert command(old, b"b SELECT INBOX")[-1].startswith(b"b OK")
+    old.close()
+    assert "TLS configuration reloaded" in srv.log_text()
+
+
+def test_sighup_with_a_bad_certificate_keeps_the_old(own_server, pki, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(pki["server"], cert)
+    shutil.copy(pki["server.key"], key)
+    srv = own_server(tls=(cert, key))
+    cert.write_text("garbage\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "configuration refused" not in srv.log_text():
+        assert time.monotonic() < deadline, srv.log_tail()
+        time.sleep(0.1)
+    s = tls_connect(srv, pki)
+    assert read_line(s).startswith(b"* OK")
+    s.close()
+    assert srv.alive()
+
+
+def test_proxy_v2_header(tls_server):
+    # PROXY v2, binary: the real client is 198.51.100.77, over TLS at the
+    # balancer (PP2_TYPE_SSL with the client flag), so the session counts
+    # as secured.
+    src = socket.inet_aton("198.51.100.77")
+    dst = socket.inet_aton("127.0.0.1")
+    addrs = src + dst + struct.pack("!HH", 50000, 993)
+    ssl_tlv = struct.pack("!BH", 0x20, 5) + b"\x01" + b"\0\0\0\0"
+    body = addrs + ssl_tlv
+    header = (b"\r\n\r\n\0\r\nQUIT\n" + bytes([0x21, 0x11]) +
+              struct.pack("!H", len(body)) + body)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.2", 0))
+    s.connect((HOST, tls_server.port))
+    s.sendall(header)
+    s.settimeout(10)
+    greeting = read_line(s)
+    assert greeting.startswith(b"* OK") and b"LOGINDISABLED" not in greeting, greeting
+    assert command(s, b"a LOGIN alice alicepw")[-1].startswith(b"a OK")
+    s.close()
+    assert "peer=198.51.100.77:50000" in tls_server.log_text()
