@@ -382,12 +382,11 @@ server_run(const struct server_config *config, int control)
 	mail_replay = ticket_replay_create();
 	mail_user_limit = user_limit_create(config->max_per_user);
 	hub_init();
-	const char *index_error;
-	if (indexer_start(config->data_dir, &index_error) < 0) {
-		log_error("startup failed: indexer: %s", index_error);
-		server_close_fds(&fds);
-		return 1;
-	}
+	/* SQLite's temporary files (big sorts, index merges) stay in the
+	 * store, the one place the cage below lets the mail process write. */
+	char tmpdir[4200];
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", config->data_dir);
+	setenv("SQLITE_TMPDIR", tmpdir, 1);
 	unsigned count = config->worker_count;
 	struct worker *workers = xcalloc(count, sizeof(*workers));
 	int ret = 0;
@@ -400,6 +399,16 @@ server_run(const struct server_config *config, int control)
 			count = i + 1;
 			goto out;
 		}
+	}
+	/* The stores are open (their files exist): cage the process before
+	 * any thread starts, so every thread is caged too. */
+	const char *cage_error = NULL, *index_error = NULL;
+	if (privsep_cage_mail(config->data_dir, &cage_error) < 0 ||
+	    indexer_start(config->data_dir, &index_error) < 0) {
+		log_error("startup failed: %s",
+		          cage_error != NULL ? cage_error : index_error);
+		ret = 1;
+		goto out;
 	}
 	for (unsigned i = 0; i < count; i++, started++)
 		pthread_create(&workers[i].thread, NULL, worker_main,

@@ -60,4 +60,15 @@ int privsep_enter_data_dir(const struct server_config *config,
  */
 int privsep_cage_login(uid_t uid, gid_t gid, const char **error_r);
 
+/*
+ * The mail process's cage, once its stores are open and before its
+ * threads start (Landlock holds per thread, and threads inherit it):
+ * Landlock lets it use the mail store in data_dir (the database files,
+ * blobs/ and tmp/) and read what its libraries need (/usr, the time
+ * zone, /dev/urandom), nothing else: not DATA/auth, so only the auth
+ * process ever reads secrets.  A kernel without Landlock leaves the
+ * rule to the design alone (logged).  Returns 0, or -1 with *error_r.
+ */
+int privsep_cage_mail(const char *data_dir, const char **error_r);
+
 #endif

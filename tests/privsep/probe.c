@@ -1,7 +1,8 @@
 /*
  * A stand-in for an exploited pre-login bug, for tests/proto/test_privsep.py:
- * loaded with LD_PRELOAD into every casellad process, it acts only in a
- * login process.  It wraps epoll_wait(): the first time the event loop
+ * loaded with LD_PRELOAD into every casellad process, it acts only in the
+ * role named by $CASELLA_PROBE_ROLE ("login", the default, or "mail").
+ * It wraps epoll_wait(): the first time an event loop
  * waits after the process caged itself, it runs code on the process's
  * own thread, as an attacker's payload would (Landlock and no_new_privs
  * hold per thread, so a thread of its own would prove nothing): it tries
@@ -72,7 +73,9 @@ probe_run(void)
 	probe_connect();
 }
 
-static int probe_armed; /* in a login process, payload not run yet */
+/* In the chosen role, payload not run yet.  Atomic: in the mail process
+ * several threads wait at once. */
+static int probe_armed;
 
 int
 epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
@@ -81,10 +84,9 @@ epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 	if (real == NULL)
 		real = (int (*)(int, struct epoll_event *, int, int))dlsym(
 		    RTLD_NEXT, "epoll_wait");
-	if (probe_armed && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
-		probe_armed = 0;
+	if (probe_armed && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 &&
+	    __atomic_exchange_n(&probe_armed, 0, __ATOMIC_SEQ_CST))
 		probe_run();
-	}
 	return real(epfd, events, maxevents, timeout);
 }
 
@@ -96,8 +98,16 @@ probe_start(void)
 	ssize_t n = fd < 0 ? -1 : read(fd, cmdline, sizeof(cmdline) - 1);
 	if (fd >= 0)
 		close(fd);
-	for (ssize_t i = 0; i < n; i++) {
-		if (strncmp(cmdline + i, "login:", 6) == 0)
+	const char *role = getenv("CASELLA_PROBE_ROLE");
+	if (role == NULL)
+		role = "login";
+	size_t role_len = strlen(role);
+	for (ssize_t i = 0; i + (ssize_t)role_len <= n; i++) {
+		/* The role is a whole argument: "login:0" or "mail". */
+		if ((i == 0 || cmdline[i - 1] == '\0') &&
+		    strncmp(cmdline + i, role, role_len) == 0 &&
+		    (cmdline[i + role_len] == '\0' ||
+		     cmdline[i + role_len] == ':'))
 			probe_armed = 1;
 	}
 }

@@ -173,3 +173,36 @@ def test_cage_holds_without_root(probe):
             srv.stop_checked()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_mail_process_cannot_read_secrets(own_server, probe):
+    # The mail process holds the mail, but only the auth process may read
+    # the credential store: Landlock in the mail process says so.
+    srv = own_server()
+    srv.stop_checked()
+    data = srv.data_dir
+    creds = data / "auth" / "credentials.db"
+    store = data / "casella.db"
+    mounted = Path("/run/casella/data")
+    targets = [creds, mounted / "auth" / "credentials.db", store, mounted / "casella.db"]
+    srv.extra_env = {"LD_PRELOAD": str(probe), "CASELLA_PROBE_ROLE": "mail",
+                     "CASELLA_PROBE_PATHS": ":".join(str(t) for t in targets),
+                     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:verify_asan_link_order=0"}
+    srv.start()
+    deadline = time.monotonic() + 20
+    lines = []
+    while time.monotonic() < deadline and len(lines) < len(targets) + 2:
+        lines = [l for l in srv.log_text().splitlines() if l.startswith("probe ")]
+        time.sleep(0.2)
+    def result(path):
+        hits = [l for l in lines if "open(%s)" % path in l]
+        assert len(hits) == 1, (path, lines)
+        return hits[0]
+    for secret in targets[:2]:
+        assert result(secret).endswith("= -1 errno=13"), result(secret)
+    # The mail store itself it opens, through the mount it works in.
+    assert not result(mounted / "casella.db").endswith("= -1 errno=13"), lines
+    # And the server works.
+    c = srv.login("alice", "alicepw")
+    c.select().ok()
+    c.close()
