@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "auth/auth-pool.h"
@@ -621,9 +620,8 @@ static void
 auth_signal(struct loop_io *io, uint32_t events)
 {
 	struct auth_server *server = io->context;
-	struct signalfd_siginfo si;
-	if (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
-	    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+	int sig = loop_signal_read(io->fd);
+	if (sig == SIGTERM || sig == SIGINT)
 		loop_stop(server->loop);
 }
 
@@ -694,22 +692,6 @@ auth_prepare(struct auth_server *server, const char **error_r)
 	return auth_settings_init(&server->settings, server->config, error_r);
 }
 
-static int
-auth_signals_open(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		fatal("signalfd: %m");
-	return fd;
-}
-
 static void
 auth_io_add(struct auth_server *server, struct loop_io *io, int fd,
             loop_io_cb *callback)
@@ -754,8 +736,7 @@ auth_server_main(const struct server_config *config, int control)
 	server->config = config;
 	server->loop = loop_create();
 	server->throttle = throttle_create();
-	auth_io_add(server, &server->signal_io, auth_signals_open(),
-	            auth_signal);
+	auth_io_add(server, &server->signal_io, loop_signal_fd(), auth_signal);
 	static const struct control_setup_ops setup = {.fd = auth_setup_fd,
 	                                               .key = auth_setup_key};
 	const char *error;

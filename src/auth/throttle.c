@@ -60,15 +60,6 @@ throttle_destroy(struct throttle **t_p)
 	*t_p = NULL;
 }
 
-static uint64_t
-throttle_hash(const struct throttle *t, const char *key)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ t->seed; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Halves fails for every half-life since the last update. */
 static void
 throttle_decay(struct throttle_entry *e, uint64_t now)
@@ -84,7 +75,7 @@ static struct throttle_entry *
 throttle_lookup(const struct throttle *t, struct throttle_table *table,
                 const char *key, uint64_t now)
 {
-	uint64_t h = throttle_hash(t, key);
+	uint64_t h = str_hash(key, t->seed);
 	struct throttle_entry *victim = NULL;
 	for (unsigned i = 0; i < THROTTLE_PROBE; i++) {
 		struct throttle_entry *e =

@@ -41,6 +41,10 @@ int hex_digit_value(unsigned char c);
 /* ASCII case-insensitive compare of (ptr,len) against a C string. */
 bool mem_case_eq(const char *s, size_t len, const char *cstr);
 
+/* FNV-1a of a C string, mixed with seed: for the fixed-size tables of
+ * counters (a per-process random seed keeps their slots unpredictable). */
+uint64_t str_hash(const char *s, uint64_t seed);
+
 /* Wipes memory holding a secret; not optimised away. */
 void secure_zero(void *p, size_t len);
 

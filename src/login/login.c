@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -498,28 +497,11 @@ static void
 login_signal(struct loop_io *io, uint32_t events)
 {
 	struct login *login = io->context;
-	struct signalfd_siginfo si;
-	if (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
-	    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)) {
+	int sig = loop_signal_read(io->fd);
+	if (sig == SIGTERM || sig == SIGINT) {
 		login->worker.stopping = true;
 		loop_stop(login->worker.loop);
 	}
-}
-
-static int
-login_signals_open(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		fatal("signalfd: %m");
-	return fd;
 }
 
 static void
@@ -655,8 +637,8 @@ login_main(const struct server_config *config, unsigned index, int control)
 	    (config->max_preauth_per_ip + config->login_processes - 1) /
 	    config->login_processes;
 	login->peer_limit = peer_limit_create(share);
-	login_add_io(login, &login->signal_io, login_signals_open(),
-	             login_signal, login);
+	login_add_io(login, &login->signal_io, loop_signal_fd(), login_signal,
+	             login);
 	const char *error;
 	if (login_setup(login, control, &error) < 0 ||
 	    login_cage(config, &error) < 0) {

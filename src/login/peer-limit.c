@@ -50,10 +50,7 @@ peer_limit_exempt(const char *ip)
 static struct peer_limit_slot *
 peer_limit_slot(struct peer_limit *pl, const char *ip)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ pl->seed; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)ip; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return &pl->slots[h % PEER_LIMIT_SLOTS];
+	return &pl->slots[str_hash(ip, pl->seed) % PEER_LIMIT_SLOTS];
 }
 
 bool

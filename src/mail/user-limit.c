@@ -12,6 +12,7 @@
 struct user_limit {
 	pthread_mutex_t lock;
 	unsigned max_per_user;
+	uint64_t seed;
 	unsigned *counts;
 };
 
@@ -21,6 +22,7 @@ user_limit_create(unsigned max_per_user)
 	struct user_limit *ul = xcalloc(1, sizeof(*ul));
 	pthread_mutex_init(&ul->lock, NULL);
 	ul->max_per_user = max_per_user;
+	ul->seed = now_ms() ^ (uintptr_t)ul;
 	ul->counts = xcalloc(USER_LIMIT_SLOTS, sizeof(*ul->counts));
 	return ul;
 }
@@ -40,10 +42,7 @@ user_limit_destroy(struct user_limit **ul_p)
 static unsigned *
 user_limit_slot(struct user_limit *ul, const char *user)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return &ul->counts[h % USER_LIMIT_SLOTS];
+	return &ul->counts[str_hash(user, ul->seed) % USER_LIMIT_SLOTS];
 }
 
 bool

@@ -1,7 +1,10 @@
 #include "net/loop.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -120,4 +123,29 @@ void
 loop_stop(struct loop *loop)
 {
 	loop->stopping = true;
+}
+
+int
+loop_signal_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		fatal("signalfd: %m");
+	return fd;
+}
+
+int
+loop_signal_read(int fd)
+{
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
 }

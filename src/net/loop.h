@@ -39,6 +39,13 @@ void loop_set_tick(struct loop *loop, unsigned interval_ms, loop_tick_cb *tick,
  * sees freed memory. */
 void loop_set_after_batch(struct loop *loop, loop_tick_cb *after,
                           void *context);
+/* Blocks SIGTERM, SIGINT and SIGHUP for this thread (and the threads it
+ * starts), ignores SIGPIPE, and returns a non-blocking signalfd for the
+ * three, to register as any other descriptor. */
+int loop_signal_fd(void);
+/* Reads one signal from such a descriptor: its number, or 0. */
+int loop_signal_read(int fd);
+
 /* Runs until loop_stop() is called from a callback on this thread. */
 void loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
