@@ -39,6 +39,7 @@ struct auth_server;
 struct auth_channel {
 	struct loop_io io;
 	struct auth_server *server;
+	struct ipc_queue queue; /* answers that found the socket full */
 	struct auth_exchange *buckets[AUTH_BUCKETS]; /* by id */
 	unsigned exchange_count;
 };
@@ -238,8 +239,11 @@ auth_exchange_submit(struct auth_exchange *ex)
 static void
 auth_send(struct auth_server *server, struct auth_channel *channel)
 {
-	if (ipc_send(channel->io.fd, &server->out, -1) < 0)
+	if (ipc_queue_send(channel->io.fd, &channel->queue, &server->out) < 0)
 		log_warn("auth: answer lost: %s", strerror(errno));
+	else if (ipc_queue_pending(&channel->queue))
+		(void)loop_io_update(server->loop, &channel->io,
+		                     EPOLLIN | EPOLLOUT);
 }
 
 static void
@@ -541,6 +545,7 @@ auth_channel_close(struct auth_channel *channel, const char *reason)
 	log_info("auth: client channel closed reason=\"%s\"", reason);
 	loop_io_remove(server->loop, &channel->io);
 	close(channel->io.fd);
+	ipc_queue_clear(&channel->queue);
 	for (size_t i = 0; i < AUTH_BUCKETS; i++) {
 		while (channel->buckets[i] != NULL)
 			auth_exchange_drop(channel->buckets[i]);
@@ -560,6 +565,16 @@ auth_channel_io(struct loop_io *io, uint32_t events)
 {
 	struct auth_channel *channel = io->context;
 	struct ipc_msg *msg = &channel->server->in;
+	if ((events & EPOLLOUT) != 0) {
+		int r = ipc_queue_flush(io->fd, &channel->queue);
+		if (r < 0) {
+			auth_channel_close(channel, "write failed");
+			return;
+		}
+		if (r > 0)
+			(void)loop_io_update(channel->server->loop, io,
+			                     EPOLLIN);
+	}
 	for (int i = 0; i < 64; i++) {
 		int r = ipc_recv(io->fd, msg);
 		if (r == 0)

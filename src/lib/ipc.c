@@ -1,10 +1,13 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "util.h"
 
 void
 ipc_begin(struct ipc_msg *msg, uint32_t type)
@@ -223,4 +226,83 @@ bool
 ipc_get_end(const struct ipc_msg *msg)
 {
 	return !msg->failed && msg->pos == msg->len;
+}
+
+struct ipc_queued {
+	struct ipc_queued *next;
+	uint32_t type;
+	size_t len;
+	unsigned char data[]; /* len bytes */
+};
+
+/* Sends one queued message as ipc_send() would. */
+static int
+ipc_queued_send(int sock, const struct ipc_queued *item)
+{
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)&item->type, .iov_len = sizeof(item->type)},
+	    {.iov_base = (void *)item->data, .iov_len = item->len},
+	};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n;
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+int
+ipc_queue_flush(int sock, struct ipc_queue *q)
+{
+	while (q->head != NULL) {
+		struct ipc_queued *item = q->head;
+		if (ipc_queued_send(sock, item) < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		q->head = item->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->count--;
+		secure_zero(item->data, item->len);
+		free(item);
+	}
+	return 1;
+}
+
+int
+ipc_queue_send(int sock, struct ipc_queue *q, const struct ipc_msg *msg)
+{
+	i_assert(msg->fd < 0);
+	if (q->head == NULL && ipc_send(sock, msg, -1) == 0)
+		return 0;
+	if (q->head == NULL && errno != EAGAIN && errno != EWOULDBLOCK)
+		return -1;
+	if (q->count >= IPC_QUEUE_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	struct ipc_queued *item = xmalloc(sizeof(*item) + msg->len);
+	item->next = NULL;
+	item->type = msg->type;
+	item->len = msg->len;
+	memcpy(item->data, msg->data, msg->len);
+	if (q->tail != NULL)
+		q->tail->next = item;
+	else
+		q->head = item;
+	q->tail = item;
+	q->count++;
+	return 0;
+}
+
+void
+ipc_queue_clear(struct ipc_queue *q)
+{
+	while (q->head != NULL) {
+		struct ipc_queued *item = q->head;
+		q->head = item->next;
+		secure_zero(item->data, item->len);
+		free(item);
+	}
+	q->tail = NULL;
+	q->count = 0;
 }

@@ -50,6 +50,34 @@ int ipc_send(int sock, const struct ipc_msg *msg, int fd);
  */
 int ipc_recv(int sock, struct ipc_msg *msg);
 
+/*
+ * Messages that found the socket full (a burst of logins outruns the
+ * peer for a moment) wait here, in order, up to IPC_QUEUE_MAX of them:
+ * the owner sends through ipc_queue_send() and, while
+ * ipc_queue_pending(), waits for EPOLLOUT and calls ipc_queue_flush().
+ * Messages with descriptors are never queued.
+ */
+#define IPC_QUEUE_MAX 65536
+
+struct ipc_queued;
+struct ipc_queue {
+	struct ipc_queued *head, *tail;
+	size_t count;
+};
+
+/* Sends msg, or queues a copy behind what already waits.  Returns 0,
+ * or -1 with errno (EPIPE, or ENOBUFS when the queue is full). */
+int ipc_queue_send(int sock, struct ipc_queue *q, const struct ipc_msg *msg);
+/* Sends what waits.  Returns 1 when the queue is empty, 0 when the
+ * socket is full again, -1 on an error. */
+int ipc_queue_flush(int sock, struct ipc_queue *q);
+static inline bool
+ipc_queue_pending(const struct ipc_queue *q)
+{
+	return q->head != NULL;
+}
+void ipc_queue_clear(struct ipc_queue *q);
+
 bool ipc_get_u8(struct ipc_msg *msg, uint8_t *v_r);
 bool ipc_get_u32(struct ipc_msg *msg, uint32_t *v_r);
 bool ipc_get_u64(struct ipc_msg *msg, uint64_t *v_r);

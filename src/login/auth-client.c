@@ -28,6 +28,7 @@ struct auth_request {
 struct auth_client {
 	struct loop *loop;
 	struct loop_io io;
+	struct ipc_queue queue; /* requests that found the socket full */
 	bool closed;
 	uint32_t next_id;
 	struct auth_request *buckets[AUTH_CLIENT_BUCKETS];
@@ -156,6 +157,7 @@ auth_client_close(struct auth_client *client, const char *reason)
 	log_error("auth channel lost reason=\"%s\"", reason);
 	loop_io_remove(client->loop, &client->io);
 	close(client->io.fd);
+	ipc_queue_clear(&client->queue);
 	client->io.fd = -1;
 	client->closed = true;
 	client->ready = false;
@@ -166,6 +168,15 @@ static void
 auth_client_io(struct loop_io *io, uint32_t events)
 {
 	struct auth_client *client = io->context;
+	if ((events & EPOLLOUT) != 0 && !client->closed) {
+		int r = ipc_queue_flush(io->fd, &client->queue);
+		if (r < 0) {
+			auth_client_close(client, strerror(errno));
+			return;
+		}
+		if (r > 0)
+			(void)loop_io_update(client->loop, io, EPOLLIN);
+	}
 	for (int i = 0; i < 64 && !client->closed; i++) {
 		int r = ipc_recv(io->fd, &client->msg);
 		if (r == 0)
@@ -203,6 +214,7 @@ auth_client_destroy(struct auth_client **client_p)
 		loop_io_remove(client->loop, &client->io);
 		close(client->io.fd);
 	}
+	ipc_queue_clear(&client->queue);
 	for (size_t i = 0; i < AUTH_CLIENT_BUCKETS; i++) {
 		while (client->buckets[i] != NULL) {
 			struct auth_request *req = client->buckets[i];
@@ -263,10 +275,14 @@ auth_client_put_info(struct ipc_msg *msg, const struct sasl_conn_info *info,
 static bool
 auth_client_send(struct auth_client *client)
 {
-	if (ipc_send(client->io.fd, &client->msg, -1) == 0)
-		return true;
-	log_error("auth request lost: %s", strerror(errno));
-	return false;
+	if (ipc_queue_send(client->io.fd, &client->queue, &client->msg) < 0) {
+		log_error("auth request lost: %s", strerror(errno));
+		return false;
+	}
+	if (ipc_queue_pending(&client->queue))
+		(void)loop_io_update(client->loop, &client->io,
+		                     EPOLLIN | EPOLLOUT);
+	return true;
 }
 
 struct auth_request *

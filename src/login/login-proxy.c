@@ -8,11 +8,7 @@
 #include "lib/util.h"
 #include "net/conn.h"
 
-struct login_proxy {
-	struct conn *side[2]; /* 0: the client (TLS), 1: the mail process */
-	uint64_t session_id;
-	unsigned open; /* sides not closed yet */
-};
+struct login_proxy;
 
 /* One side's handler context: the proxy and which side it is. */
 struct login_proxy_end {
@@ -20,10 +16,31 @@ struct login_proxy_end {
 	unsigned side;
 };
 
-static struct login_proxy_end *
-login_proxy_end(void *context)
+struct login_proxy {
+	struct conn *side[2]; /* 0: the client (TLS), 1: the mail process */
+	struct login_proxy_end ends[2];
+	uint64_t session_id;
+	unsigned open; /* sides not closed yet */
+	/* Callbacks running on it: settling one side may close the other,
+	 * and with it the proxy, from inside a callback; the last one out
+	 * frees it. */
+	unsigned busy;
+};
+
+static struct login_proxy *
+login_proxy_enter(void *context, unsigned *side_r)
 {
-	return context;
+	struct login_proxy_end *end = context;
+	*side_r = end->side;
+	end->proxy->busy++;
+	return end->proxy;
+}
+
+static void
+login_proxy_leave(struct login_proxy *proxy)
+{
+	if (--proxy->busy == 0 && proxy->open == 0)
+		free(proxy);
 }
 
 /* Moves what side `from` read to the other side's output. */
@@ -31,12 +48,12 @@ static void
 login_proxy_forward(struct login_proxy *proxy, unsigned from)
 {
 	struct conn *in = proxy->side[from], *out = proxy->side[1 - from];
-	if (in->input.len > 0 && out != NULL && !out->closed) {
-		conn_send(out, in->input.data, in->input.len);
-		secure_zero(in->input.data, in->input.len);
-		str_consume(&in->input, in->input.len);
-		conn_settle(out);
-	}
+	if (in == NULL || in->input.len == 0 || out == NULL || out->closed)
+		return;
+	conn_send(out, in->input.data, in->input.len);
+	secure_zero(in->input.data, in->input.len);
+	str_consume(&in->input, in->input.len);
+	conn_settle(out);
 }
 
 /* Pauses a side's input while the other side cannot take more. */
@@ -59,40 +76,44 @@ login_proxy_flow(struct login_proxy *proxy)
 static void
 login_proxy_run(void *context)
 {
-	struct login_proxy_end *end = login_proxy_end(context);
-	struct login_proxy *proxy = end->proxy;
-	login_proxy_forward(proxy, end->side);
+	unsigned side;
+	struct login_proxy *proxy = login_proxy_enter(context, &side);
+	login_proxy_forward(proxy, side);
 	login_proxy_flow(proxy);
-	struct conn *other = proxy->side[1 - end->side];
+	struct conn *other = proxy->side[1 - side];
 	if (other != NULL && !other->closed)
 		conn_settle(other);
+	login_proxy_leave(proxy);
 }
 
 static void
 login_proxy_closed(void *context, const char *reason)
 {
-	struct login_proxy_end *end = login_proxy_end(context);
-	struct login_proxy *proxy = end->proxy;
-	struct conn *other = proxy->side[1 - end->side];
-	proxy->side[end->side] = NULL;
-	if (end->side == 0)
+	unsigned side;
+	struct login_proxy *proxy = login_proxy_enter(context, &side);
+	struct conn *other = proxy->side[1 - side];
+	proxy->side[side] = NULL;
+	proxy->open--;
+	if (side == 0)
 		log_info("session=%llx disconnect reason=\"%s\"",
 		         (unsigned long long)proxy->session_id, reason);
-	free(end);
 	if (other != NULL && !other->closed) {
 		conn_close_after_output(other, "peer closed");
 		conn_settle(other);
 	}
-	if (--proxy->open == 0)
-		free(proxy);
+	login_proxy_leave(proxy);
 }
 
 static void
 login_proxy_expire(void *context, enum conn_expiry why)
 {
-	struct login_proxy_end *end = login_proxy_end(context);
-	conn_close(end->proxy->side[end->side],
-	           why == CONN_EXPIRY_SHUTDOWN ? "shutdown" : "timeout");
+	unsigned side;
+	struct login_proxy *proxy = login_proxy_enter(context, &side);
+	if (proxy->side[side] != NULL)
+		conn_close(proxy->side[side], why == CONN_EXPIRY_SHUTDOWN
+		                                  ? "shutdown"
+		                                  : "timeout");
+	login_proxy_leave(proxy);
 }
 
 static const struct conn_handler login_proxy_handler = {
@@ -109,14 +130,18 @@ login_proxy_start(struct conn *client, struct conn *mail, uint64_t session_id)
 	proxy->side[1] = mail;
 	proxy->session_id = session_id;
 	proxy->open = 2;
+	proxy->busy = 1;
 	for (unsigned i = 0; i < 2; i++) {
-		struct login_proxy_end *end = xcalloc(1, sizeof(*end));
-		*end = (struct login_proxy_end){proxy, i};
-		conn_set_handler(proxy->side[i], &login_proxy_handler, end);
+		proxy->ends[i] = (struct login_proxy_end){proxy, i};
+		conn_set_handler(proxy->side[i], &login_proxy_handler,
+		                 &proxy->ends[i]);
 		conn_set_timeouts(proxy->side[i], 0, 0);
 		proxy->side[i]->want_drain = false;
 		proxy->side[i]->input_paused = false;
 	}
-	conn_run(mail);
-	conn_run(client);
+	if (proxy->side[1] != NULL)
+		conn_run(mail);
+	if (proxy->side[0] != NULL)
+		conn_run(client);
+	login_proxy_leave(proxy);
 }

@@ -34,6 +34,7 @@
 #include "net/tls.h"
 #include "store/store.h"
 
+#define MASTER_CHANNEL_BUFFER (4 * 1024 * 1024)
 /* A certificate chain or key file, at most. */
 #define MASTER_PEM_MAX (64 * 1024)
 
@@ -135,6 +136,10 @@ master_spawn(struct master *m, const char *role, const char **error_r)
 	return sv[0];
 }
 
+/* A channel between two roles.  Bursts of logins send many small
+ * messages at once: the buffers are made large (root may exceed
+ * wmem_max), and what still finds them full waits in a queue
+ * (lib/ipc.h). */
 static int
 master_pair(int sv[2], const char **error_r)
 {
@@ -142,6 +147,13 @@ master_pair(int sv[2], const char **error_r)
 	               0, sv) < 0) {
 		*error_r = strerror(errno);
 		return -1;
+	}
+	int size = MASTER_CHANNEL_BUFFER;
+	for (int i = 0; i < 2; i++) {
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size,
+		               sizeof(size)) < 0)
+			(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size,
+			                 sizeof(size));
 	}
 	return 0;
 }
