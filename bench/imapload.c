@@ -7,16 +7,33 @@
  * RFC822.SIZE.  Prints ops/s and latency percentiles per command, the
  * error count and its own CPU time, then machine-readable RESULT lines.
  *
+ * TLS (--tls: implicit, --starttls) runs over OpenSSL with non-blocking
+ * handshakes in the same loop.  Nothing is verified (the servers under
+ * test use self-signed certificates); only that the handshake completed
+ * with TLS 1.2 or 1.3.  --tls-resume offers each connection slot's last
+ * session again, as a phone that reconnects does.
+ *
+ * authstorm: each connection logs in as the next of --users accounts
+ * (u1..uN, --password-pattern), logs out and reconnects, so that with
+ * the server's login cache off every login costs a password hash; the
+ * --probes extra sessions of --user sit in INBOX sending NOOPs (back to
+ * back, or one per --probe-interval), and their latency shows what the
+ * storm does to everyone else.
+ *
  * Build: cc -O2 -std=c17 -D_GNU_SOURCE -o build/bench/imapload \
- *        bench/imapload.c
+ *        bench/imapload.c -lssl -lcrypto
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +51,6 @@
 #define RBUF_MAX        (8u << 20)   /* largest response unit accepted */
 #define WBUF_MAX        (256u << 10) /* largest command, literal included */
 #define SAMPLES_MAX     (1u << 22)   /* latency samples kept per command */
-#define SETUP_NS        (30ull * 1000000000ull)
 #define APPEND_EVERY_NS (100ull * 1000000ull)
 #define MAX_APPENDS     100000 /* idle workload: appends tracked */
 #define ERRORS_SHOWN    10
@@ -46,11 +62,19 @@ enum workload {
 	WL_LOGIN,
 	WL_IDLE,
 	WL_SEARCH,
+	WL_AUTHSTORM,
 	WL_PREFILL,
 };
 
 static const char *const workload_names[] = {
-    "append", "fetch", "mixed", "login", "idle", "search", "prefill",
+    "append", "fetch",  "mixed",     "login",
+    "idle",   "search", "authstorm", "prefill",
+};
+
+enum tls_mode {
+	TLS_NONE,
+	TLS_IMPLICIT, /* handshake right after connect (port 993) */
+	TLS_STARTTLS, /* greeting, STARTTLS, then the handshake */
 };
 
 enum cmd_kind {
@@ -72,19 +96,27 @@ enum cmd_kind {
 	K_SEARCH_TEXT,
 	K_IDLE_NOTIFY, /* not a command: APPEND OK -> idler EXISTS */
 	K_CYCLE,       /* not a command: one full workload cycle */
+	K_STARTTLS,
+	K_NOOP, /* authstorm probes */
+	K_TLS,  /* not a command: ClientHello to handshake done */
 	K_COUNT,
 };
 
 static const char *const kind_names[] = {
-    "connect",      "LOGIN",        "SELECT", "APPEND", "FETCH FLAGS",
-    "FETCH HEADER", "FETCH BODY[]", "LIST",   "STATUS", "STORE",
-    "EXPUNGE",      "LOGOUT",       "IDLE",   "DONE",   "SEARCH BODY",
-    "SEARCH TEXT",  "idle-notify",  "cycle",
+    "connect",       "LOGIN",        "SELECT", "APPEND",   "FETCH FLAGS",
+    "FETCH HEADER",  "FETCH BODY[]", "LIST",   "STATUS",   "STORE",
+    "EXPUNGE",       "LOGOUT",       "IDLE",   "DONE",     "SEARCH BODY",
+    "SEARCH TEXT",   "idle-notify",  "cycle",  "STARTTLS", "probe NOOP",
+    "TLS handshake",
 };
+
+static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == K_COUNT,
+              "one name per kind");
 
 enum conn_state {
 	CS_CLOSED,
 	CS_CONNECTING,
+	CS_HANDSHAKE, /* TLS handshake in progress */
 	CS_GREETING,
 	CS_BUSY,   /* a command is in flight */
 	CS_WAIT,   /* ready, waiting for the start or a timer */
@@ -96,6 +128,7 @@ enum conn_role {
 	ROLE_WORKER,
 	ROLE_IDLER,
 	ROLE_APPENDER,
+	ROLE_PROBE, /* authstorm: logged in once, in INBOX, sends NOOPs */
 };
 
 struct conn {
@@ -130,6 +163,12 @@ struct conn {
 	unsigned search_word;   /* search: index into mail_words */
 	int got_search;         /* search: "* SEARCH" seen */
 	uint32_t search_count;  /* search: numbers in it */
+	SSL *ssl;               /* TLS state, NULL while plaintext */
+	SSL_SESSION *session;   /* --tls-resume: this slot's last session */
+	int tls_up;             /* handshake completed */
+	int tls_dead;           /* fatal TLS error: send no close_notify */
+	uint64_t tls_ns;        /* when the handshake began */
+	uint64_t probe_ns;      /* probe: when the next NOOP is due */
 };
 
 struct samples {
@@ -154,14 +193,25 @@ struct bench {
 	unsigned prefill;
 	uint64_t seed;
 	int quiet;
+	enum tls_mode tls;        /* --tls / --starttls */
+	int tls_resume;           /* --tls-resume */
+	unsigned nusers;          /* authstorm: --users */
+	const char *user_pattern; /* authstorm: --user-pattern, one %d */
+	const char *pass_pattern; /* authstorm: --password-pattern */
+	unsigned nprobes;         /* authstorm: --probes */
+	double probe_interval_ms; /* authstorm: NOOP pace, 0 back to back */
+	double setup_seconds;     /* --setup-seconds: longest setup */
+	double ramp;              /* --ramp: connections opened per second
+	                           * during setup, 0 all at once */
 
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int epfd;
 	struct conn *conns;
 	unsigned nidlers;
-	unsigned ready;  /* connections past setup */
-	unsigned failed; /* connections that failed setup */
+	unsigned started; /* connections opened so far in this phase */
+	unsigned ready;   /* connections past setup */
+	unsigned failed;  /* connections that failed setup */
 	int measuring;
 	int stop;
 	uint64_t setup_ns; /* phase began */
@@ -177,6 +227,14 @@ struct bench {
 	size_t nappends;
 	uint64_t next_append_ns;
 	uint32_t base_exists;
+
+	SSL_CTX *ssl_ctx;    /* NULL without TLS */
+	uint64_t next_user;  /* authstorm: next u<k>, k = 1 + n % nusers */
+	uint64_t handshakes; /* completed in the measured window */
+	uint64_t resumed;    /* of those, resumed sessions */
+	uint64_t tls13;      /* handshakes at TLS 1.3, setup included */
+	uint64_t tls12;      /* at TLS 1.2 */
+	char tls_error[256]; /* last TLS failure, for conn_fail */
 };
 
 static struct bench bench;
@@ -252,7 +310,7 @@ conn_fail(struct conn *c, const char *what, const char *resp, size_t len)
 			bench.stop = 1;
 		return;
 	}
-	if (!bench.stop && c->role == ROLE_WORKER)
+	if (!bench.stop && (c->role == ROLE_WORKER || c->role == ROLE_PROBE))
 		conn_start(c);
 }
 
@@ -266,20 +324,110 @@ conn_want_write(struct conn *c, int on)
 	epoll_ctl(bench.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* Keeps OpenSSL's reason for a failure of c (and empties its queue). */
+static const char *
+tls_note_error(struct conn *c, int ssl_err)
+{
+	unsigned long e = ERR_get_error();
+
+	c->tls_dead = 1;
+	if (e != 0)
+		ERR_error_string_n(e, bench.tls_error, sizeof(bench.tls_error));
+	else if (ssl_err == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(bench.tls_error, sizeof(bench.tls_error), "%s",
+		         strerror(errno));
+	else
+		snprintf(bench.tls_error, sizeof(bench.tls_error),
+		         "SSL error %d", ssl_err);
+	ERR_clear_error();
+	return bench.tls_error;
+}
+
+/*
+ * Writes up to n bytes, through TLS once it is up.  Returns the bytes
+ * written, 0 if the socket is full, -1 on failure (the reason in errno,
+ * or in bench.tls_error once c->tls_dead is set).
+ */
+static ssize_t
+conn_write_some(struct conn *c, const char *p, size_t n)
+{
+	ssize_t r;
+	int e;
+
+	if (c->ssl == NULL) {
+		do
+			r = send(c->fd, p, n, MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return r > 0 ? r : -1;
+	}
+	ERR_clear_error();
+	r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, (int)r);
+	/* WANT_READ: conn_event retries TLS output on every event */
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+		return 0;
+	tls_note_error(c, e);
+	return -1;
+}
+
+/*
+ * Reads up to n bytes.  Returns the bytes read, 0 at the end of the
+ * stream, -1 on failure, -2 if nothing is there yet.
+ */
+static ssize_t
+conn_read_some(struct conn *c, char *p, size_t n)
+{
+	ssize_t r;
+	int e;
+
+	if (c->ssl == NULL) {
+		do
+			r = recv(c->fd, p, n, 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -2;
+		return r;
+	}
+	ERR_clear_error();
+	r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, (int)r);
+	if (e == SSL_ERROR_WANT_READ)
+		return -2;
+	if (e == SSL_ERROR_WANT_WRITE) { /* a key update to answer */
+		conn_want_write(c, 1);
+		return -2;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN) /* close_notify, or a bare EOF */
+		return 0;
+	tls_note_error(c, e);
+	return -1;
+}
+
+/* The reason for the last failed read or write of c. */
+static const char *
+conn_io_error(const struct conn *c)
+{
+	return c->tls_dead ? bench.tls_error : strerror(errno);
+}
+
 static int
 conn_flush(struct conn *c)
 {
 	while (c->woff < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-		                 MSG_NOSIGNAL);
+		ssize_t n =
+		    conn_write_some(c, c->wbuf + c->woff, c->wlen - c->woff);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n == 0) {
 			conn_want_write(c, 1);
 			return 0;
 		}
-		if (n <= 0)
+		if (n < 0)
 			return -1;
 		c->woff += (size_t)n;
 	}
@@ -334,8 +482,162 @@ conn_cmd(struct conn *c, enum cmd_kind k, const char *lit, size_t litlen,
 		return;
 	}
 	if (conn_flush(c) < 0)
-		conn_fail(c, "send failed", strerror(errno),
-		          strlen(strerror(errno)));
+		conn_fail(c, "send failed", conn_io_error(c),
+		          strlen(conn_io_error(c)));
+}
+
+/* Writes pattern with its "%d" (if any) replaced by k. */
+static void
+expand_pattern(const char *pattern, unsigned k, char *out, size_t cap)
+{
+	const char *d = strstr(pattern, "%d");
+
+	if (d == NULL)
+		snprintf(out, cap, "%s", pattern);
+	else
+		snprintf(out, cap, "%.*s%u%s", (int)(d - pattern), pattern, k,
+		         d + 2);
+}
+
+/*
+ * LOGIN as --user, or for an authstorm worker as the next of the --users
+ * accounts, so that with the server's login cache off every LOGIN costs
+ * a password hash.
+ */
+static void
+conn_login(struct conn *c)
+{
+	char user[256];
+	char pass[256];
+
+	if (bench.wl == WL_AUTHSTORM && c->role == ROLE_WORKER) {
+		unsigned k = (unsigned)(bench.next_user++ % bench.nusers) + 1;
+
+		expand_pattern(bench.user_pattern, k, user, sizeof(user));
+		expand_pattern(bench.pass_pattern, k, pass, sizeof(pass));
+	} else {
+		snprintf(user, sizeof(user), "%s", bench.user);
+		snprintf(pass, sizeof(pass), "%s", bench.pass);
+	}
+	conn_cmd(c, K_LOGIN, NULL, 0, "LOGIN \"%s\" \"%s\"", user, pass);
+}
+
+/* --tls-resume: keeps the newest session (TLS 1.3 tickets come late). */
+static int
+tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	if (c == NULL)
+		return 0;
+	if (c->session != NULL)
+		SSL_SESSION_free(c->session);
+	c->session = sess;
+	return 1; /* the reference is ours now */
+}
+
+static int
+tls_init(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return -1;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* a benchmark of self-signed servers: nothing to verify against */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* conn_flush resends from a buffer that only grows at its end;
+	 * idle connections give their record buffers back */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_RELEASE_BUFFERS);
+	/* a server closing after LOGOUT without close_notify is no error */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (bench.tls_resume) {
+		/* no internal store: SSL_free must not mark sessions
+		 * unresumable, and each slot keeps only its own */
+		SSL_CTX_set_session_cache_mode(
+		    ctx,
+		    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
+	} else {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
+	bench.ssl_ctx = ctx;
+	return 0;
+}
+
+static void conn_read(struct conn *c);
+
+/* The handshake is done: check it, count it, go on with IMAP. */
+static void
+conn_tls_done(struct conn *c)
+{
+	int version = SSL_version(c->ssl);
+
+	if (version != TLS1_3_VERSION && version != TLS1_2_VERSION) {
+		conn_fail(c, "TLS version below 1.2", SSL_get_version(c->ssl),
+		          strlen(SSL_get_version(c->ssl)));
+		return;
+	}
+	c->tls_up = 1;
+	if (version == TLS1_3_VERSION)
+		bench.tls13++;
+	else
+		bench.tls12++;
+	if (bench.measuring && c->tls_ns >= bench.start_ns) {
+		bench.handshakes++;
+		bench.resumed += SSL_session_reused(c->ssl) == 1;
+	}
+	record(K_TLS, c->tls_ns, now_ns());
+	conn_want_write(c, 0);
+	if (bench.tls == TLS_STARTTLS) {
+		conn_login(c); /* RFC 9051 6.2.1: no new greeting */
+		return;
+	}
+	c->state = CS_GREETING;
+	conn_read(c); /* the greeting may be buffered already */
+}
+
+/* Drives the non-blocking handshake one step. */
+static void
+conn_tls_step(struct conn *c)
+{
+	int rc;
+	int e;
+
+	ERR_clear_error();
+	rc = SSL_connect(c->ssl);
+	if (rc == 1) {
+		conn_tls_done(c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		conn_want_write(c, e == SSL_ERROR_WANT_WRITE);
+		return;
+	}
+	tls_note_error(c, e);
+	conn_fail(c, "TLS handshake failed", bench.tls_error,
+	          strlen(bench.tls_error));
+}
+
+static void
+conn_tls_begin(struct conn *c)
+{
+	c->ssl = SSL_new(bench.ssl_ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		tls_note_error(c, SSL_ERROR_SSL);
+		conn_fail(c, "SSL_new failed", bench.tls_error,
+		          strlen(bench.tls_error));
+		return;
+	}
+	SSL_set_app_data(c->ssl, c);
+	if (bench.tls_resume && c->session != NULL)
+		SSL_set_session(c->ssl, c->session);
+	c->tls_ns = now_ns();
+	c->state = CS_HANDSHAKE;
+	conn_tls_step(c);
 }
 
 static void
@@ -499,6 +801,30 @@ mark_ready(struct conn *c)
 	}
 }
 
+/* A probe's NOOP; with --probe-interval the next one is due so long
+ * after this one was sent, however long it took. */
+static void
+probe_noop(struct conn *c)
+{
+	uint64_t now = now_ns();
+
+	c->probe_ns = now + (uint64_t)(bench.probe_interval_ms * 1e6);
+	conn_cmd(c, K_NOOP, NULL, 0, "NOOP");
+}
+
+/* --probe-interval: sends the NOOPs that are due. */
+static void
+probe_tick(uint64_t now)
+{
+	for (unsigned i = 0; i < bench.nprobes && i < bench.nconns; i++) {
+		struct conn *c = &bench.conns[i];
+
+		if (bench.measuring && c->role == ROLE_PROBE &&
+		    c->state == CS_WAIT && now >= c->probe_ns)
+			probe_noop(c);
+	}
+}
+
 /* Issues the next command of the workload, or parks the connection. */
 static void
 conn_next(struct conn *c)
@@ -507,7 +833,8 @@ conn_next(struct conn *c)
 		c->state = CS_FINISHED;
 		return;
 	}
-	if (!c->selected && bench.wl != WL_LOGIN) {
+	if (!c->selected && bench.wl != WL_LOGIN &&
+	    !(bench.wl == WL_AUTHSTORM && c->role == ROLE_WORKER)) {
 		conn_cmd(c, K_SELECT, NULL, 0, "SELECT INBOX");
 		return;
 	}
@@ -542,6 +869,16 @@ conn_next(struct conn *c)
 		break;
 	case WL_SEARCH:
 		conn_search(c);
+		break;
+	case WL_AUTHSTORM:
+		if (c->role != ROLE_PROBE) {
+			conn_cmd(c, K_LOGOUT, NULL, 0, "LOGOUT");
+		} else if (bench.probe_interval_ms > 0 &&
+		           now_ns() < c->probe_ns) {
+			c->state = CS_WAIT; /* probe_tick sends it */
+		} else {
+			probe_noop(c);
+		}
 		break;
 	case WL_PREFILL:
 		if (c->exists >= bench.prefill) {
@@ -685,9 +1022,13 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 	record(c->kind, c->sent_ns, now);
 	switch (c->kind) {
 	case K_LOGIN:
-		if (bench.wl == WL_LOGIN)
+		if (bench.wl == WL_LOGIN ||
+		    (bench.wl == WL_AUTHSTORM && c->role == ROLE_WORKER))
 			record(K_CONNECT, c->connect_ns, now);
 		break;
+	case K_STARTTLS:
+		conn_tls_begin(c);
+		return;
 	case K_SELECT:
 		c->selected = 1;
 		break;
@@ -839,8 +1180,10 @@ handle_unit(struct conn *c, const char *u, size_t len, const char *skel,
 			conn_fail(c, "bad greeting", u, len);
 			return;
 		}
-		conn_cmd(c, K_LOGIN, NULL, 0, "LOGIN \"%s\" \"%s\"", bench.user,
-		         bench.pass);
+		if (bench.tls == TLS_STARTTLS && c->ssl == NULL)
+			conn_cmd(c, K_STARTTLS, NULL, 0, "STARTTLS");
+		else
+			conn_login(c);
 		return;
 	}
 	if (len >= 2 && u[0] == '*' && u[1] == ' ') {
@@ -901,18 +1244,17 @@ conn_read(struct conn *c)
 			c->rbuf = nb;
 			c->rcap = ncap;
 		}
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		n = conn_read_some(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n == -2)
 			return;
 		if (n <= 0) {
+			const char *why = n < 0 ? conn_io_error(c) : "EOF";
+
 			if (c->kind == K_LOGOUT || bench.stop) {
 				conn_close(c);
 				return;
 			}
-			conn_fail(c, "connection closed",
-			          n < 0 ? strerror(errno) : "EOF", 3);
+			conn_fail(c, "connection closed", why, strlen(why));
 			return;
 		}
 		c->rlen += (size_t)n;
@@ -937,6 +1279,12 @@ conn_read(struct conn *c)
 			            c->rbuf + litoff, litlen, has_lit);
 			if (c->gen != gen)
 				return; /* closed or reconnected */
+			if (c->state == CS_HANDSHAKE) {
+				/* after STARTTLS: plaintext that followed
+				 * the OK is dropped, as a client must */
+				c->rlen = 0;
+				return;
+			}
 			memmove(c->rbuf, c->rbuf + u, c->rlen - (size_t)u);
 			c->rlen -= (size_t)u;
 		}
@@ -946,6 +1294,19 @@ conn_read(struct conn *c)
 static void
 conn_close(struct conn *c)
 {
+	if (c->ssl != NULL) {
+		/* one close_notify, unanswered, as clients do; it also
+		 * keeps the session resumable */
+		if (c->tls_up && !c->tls_dead) {
+			ERR_clear_error();
+			(void)SSL_shutdown(c->ssl);
+		}
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+	}
+	c->tls_up = 0;
+	c->tls_dead = 0;
 	if (c->fd >= 0) {
 		epoll_ctl(bench.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -1006,15 +1367,39 @@ conn_event(struct conn *c, uint32_t events)
 			          strlen(strerror(err)));
 			return;
 		}
+		if (bench.tls == TLS_IMPLICIT) {
+			conn_tls_begin(c);
+			return;
+		}
 		c->state = CS_GREETING;
 		conn_want_write(c, 0);
 	}
-	if ((events & EPOLLOUT) && c->wlen > 0 && conn_flush(c) < 0) {
-		conn_fail(c, "send failed", "", 0);
+	if (c->state == CS_HANDSHAKE) {
+		conn_tls_step(c);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	/* TLS may need to read to write, and the reverse: try both */
+	if (c->wlen > 0 && ((events & EPOLLOUT) || c->ssl != NULL) &&
+	    conn_flush(c) < 0) {
+		conn_fail(c, "send failed", conn_io_error(c),
+		          strlen(conn_io_error(c)));
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->ssl != NULL)
 		conn_read(c);
+}
+
+/* Opens the connections of the phase, all at once or --ramp a second. */
+static void
+ramp_tick(uint64_t now)
+{
+	double due = bench.nconns;
+
+	if (bench.ramp > 0)
+		due = 1 + (double)(now - bench.setup_ns) / 1e9 * bench.ramp;
+	while (bench.started < bench.nconns && bench.started < due &&
+	       !bench.stop)
+		conn_start(&bench.conns[bench.started++]);
 }
 
 /* Starts the measured window once every connection is set up. */
@@ -1026,7 +1411,7 @@ maybe_start(uint64_t now)
 	if (bench.measuring || bench.wl == WL_PREFILL)
 		return;
 	if (bench.ready + bench.failed < bench.nconns &&
-	    now - bench.setup_ns < SETUP_NS)
+	    now - bench.setup_ns < (uint64_t)(bench.setup_seconds * 1e9))
 		return;
 	if (bench.ready == 0) {
 		fprintf(stderr, "imapload: no connection got through setup\n");
@@ -1046,7 +1431,8 @@ maybe_start(uint64_t now)
 	for (i = 0; i < bench.nconns; i++) {
 		struct conn *c = &bench.conns[i];
 
-		if (c->state == CS_WAIT && c->role == ROLE_WORKER)
+		if (c->state == CS_WAIT &&
+		    (c->role == ROLE_WORKER || c->role == ROLE_PROBE))
 			conn_next(c);
 	}
 }
@@ -1140,10 +1526,14 @@ run_phase(enum workload wl, unsigned nconns)
 		c->tagn = 0;
 		c->rng = bench.seed * 1000003 + i + 1;
 		c->role = ROLE_WORKER;
+		c->probe_ns = 0;
 		if (wl == WL_IDLE)
 			c->role = i == 0 ? ROLE_APPENDER : ROLE_IDLER;
-		conn_start(c);
+		if (wl == WL_AUTHSTORM && i < bench.nprobes)
+			c->role = ROLE_PROBE;
 	}
+	bench.started = 0;
+	ramp_tick(bench.setup_ns);
 	bench.nidlers = wl == WL_IDLE ? nconns - 1 : 0;
 	while (!bench.stop) {
 		int n = epoll_wait(bench.epfd, evs, 256, 5);
@@ -1156,14 +1546,64 @@ run_phase(enum workload wl, unsigned nconns)
 				conn_event(c, evs[k].events);
 		}
 		now = now_ns();
+		ramp_tick(now);
 		maybe_start(now);
 		if (wl == WL_IDLE)
 			appender_tick(now);
+		if (wl == WL_AUTHSTORM && bench.probe_interval_ms > 0)
+			probe_tick(now);
 		if (bench.measuring && now >= bench.end_ns)
 			bench.stop = 1;
 	}
 	for (i = 0; i < nconns; i++)
 		conn_close(&bench.conns[i]);
+}
+
+/* Human lines on TLS and the authstorm probes (samples sorted). */
+static void
+report_tls_probes(void)
+{
+	struct samples *p = &bench.stats[K_NOOP];
+
+	if (bench.tls != TLS_NONE)
+		printf("tls: %s, %llu handshakes in the window, %llu resumed; "
+		       "TLS 1.3: %llu, TLS 1.2: %llu (setup included)\n",
+		       bench.tls == TLS_IMPLICIT ? "implicit" : "STARTTLS",
+		       (unsigned long long)bench.handshakes,
+		       (unsigned long long)bench.resumed,
+		       (unsigned long long)bench.tls13,
+		       (unsigned long long)bench.tls12);
+	if (bench.wl == WL_AUTHSTORM)
+		printf("authstorm: %u users, %u probes (a NOOP every %.1f ms): "
+		       "NOOP p50 %.2f ms, p99 %.2f ms, max %.2f ms over %llu "
+		       "NOOPs\n",
+		       bench.nusers, bench.nprobes, bench.probe_interval_ms,
+		       pct_ms(p, 0.5), pct_ms(p, 0.99), pct_ms(p, 1.0),
+		       (unsigned long long)p->count);
+}
+
+/* RESULT fields of TLS and authstorm, after the common ones. */
+static void
+result_tls_probes(void)
+{
+	struct samples *t = &bench.stats[K_TLS];
+	struct samples *p = &bench.stats[K_NOOP];
+
+	if (bench.tls != TLS_NONE)
+		printf(" tls=%s handshakes=%llu resumed=%llu tls_p50_ms=%.2f "
+		       "tls_p99_ms=%.2f tls13=%llu tls12=%llu",
+		       bench.tls == TLS_IMPLICIT ? "implicit" : "starttls",
+		       (unsigned long long)bench.handshakes,
+		       (unsigned long long)bench.resumed, pct_ms(t, 0.5),
+		       pct_ms(t, 0.99), (unsigned long long)bench.tls13,
+		       (unsigned long long)bench.tls12);
+	if (bench.wl == WL_AUTHSTORM)
+		printf(" users=%u probes=%u probe_interval_ms=%.1f "
+		       "probe_ops=%llu probe_p50_ms=%.2f "
+		       "probe_p99_ms=%.2f probe_max_ms=%.2f",
+		       bench.nusers, bench.nprobes, bench.probe_interval_ms,
+		       (unsigned long long)p->count, pct_ms(p, 0.5),
+		       pct_ms(p, 0.99), pct_ms(p, 1.0));
 }
 
 static void
@@ -1221,6 +1661,7 @@ report(struct rusage *r0, struct rusage *r1)
 		       bench.nappends, bench.nidlers,
 		       (unsigned long long)missed, missing_idlers);
 	}
+	report_tls_probes();
 	printf("errors: %llu\n", (unsigned long long)bench.errors);
 	printf("imapload CPU: %.2f s (%.0f%% of one core)\n", cpu,
 	       secs > 0 ? 100.0 * cpu / secs : 0);
@@ -1242,6 +1683,7 @@ report(struct rusage *r0, struct rusage *r1)
 		       bench.nappends, (unsigned long long)missed,
 		       missing_idlers);
 	}
+	result_tls_probes();
 	printf("\n");
 }
 
@@ -1251,21 +1693,35 @@ usage(void)
 	fprintf(stderr,
 	        "usage: imapload [--host H] [--port P] [--user U] "
 	        "[--pass P]\n"
-	        "                --workload append|fetch|mixed|login|idle\n"
+	        "                --workload append|fetch|mixed|login|idle|"
+	        "search|authstorm\n"
 	        "                [--connections N] [--seconds S] "
-	        "[--prefill N] [--seed N]\n");
+	        "[--prefill N] [--seed N]\n"
+	        "                [--setup-seconds S (30)] [--ramp CONN/S]\n"
+	        "                [--tls | --starttls] [--tls-resume]\n"
+	        "                authstorm: [--users N] [--user-pattern u%%d]\n"
+	        "                [--password-pattern pw-%%d] [--probes M]\n"
+	        "                [--probe-interval MS (0: back to back)]\n");
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
+enum long_only {
+	OPT_TLS = 256,
+	OPT_STARTTLS,
+	OPT_TLS_RESUME,
+	OPT_USERS,
+	OPT_USER_PATTERN,
+	OPT_PASS_PATTERN,
+	OPT_PROBES,
+	OPT_SETUP_SECONDS,
+	OPT_PROBE_INTERVAL,
+	OPT_RAMP,
+};
+
+/* Sets bench from the command line; returns the --workload name. */
+static const char *
+parse_args(int argc, char **argv)
 {
-	/* One fd per connection: take all the hard limit allows. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	static const struct option opts[] = {
 	    {"host", required_argument, NULL, 'h'},
 	    {"port", required_argument, NULL, 'p'},
@@ -1276,23 +1732,22 @@ main(int argc, char **argv)
 	    {"seconds", required_argument, NULL, 's'},
 	    {"prefill", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"tls", no_argument, NULL, OPT_TLS},
+	    {"starttls", no_argument, NULL, OPT_STARTTLS},
+	    {"tls-resume", no_argument, NULL, OPT_TLS_RESUME},
+	    {"users", required_argument, NULL, OPT_USERS},
+	    {"user-pattern", required_argument, NULL, OPT_USER_PATTERN},
+	    {"password-pattern", required_argument, NULL, OPT_PASS_PATTERN},
+	    {"probes", required_argument, NULL, OPT_PROBES},
+	    {"setup-seconds", required_argument, NULL, OPT_SETUP_SECONDS},
+	    {"probe-interval", required_argument, NULL, OPT_PROBE_INTERVAL},
+	    {"ramp", required_argument, NULL, OPT_RAMP},
 	    {NULL, 0, NULL, 0},
 	};
-	struct rusage r0;
-	struct rusage r1;
 	const char *wl = NULL;
-	enum workload w = WL_APPEND;
-	unsigned nconns;
+	int tls_flags = 0;
 	int o;
-	int i;
 
-	bench.host = "127.0.0.1";
-	bench.port = "143";
-	bench.user = "alice";
-	bench.pass = "alicepw";
-	bench.nconns = 10;
-	bench.seconds = 10;
-	bench.seed = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
@@ -1322,10 +1777,135 @@ main(int argc, char **argv)
 		case 'S':
 			bench.seed = strtoull(optarg, NULL, 10);
 			break;
+		case OPT_TLS:
+			bench.tls = TLS_IMPLICIT;
+			tls_flags++;
+			break;
+		case OPT_STARTTLS:
+			bench.tls = TLS_STARTTLS;
+			tls_flags++;
+			break;
+		case OPT_TLS_RESUME:
+			bench.tls_resume = 1;
+			break;
+		case OPT_USERS:
+			bench.nusers = (unsigned)atoi(optarg);
+			break;
+		case OPT_USER_PATTERN:
+			bench.user_pattern = optarg;
+			break;
+		case OPT_PASS_PATTERN:
+			bench.pass_pattern = optarg;
+			break;
+		case OPT_PROBES:
+			bench.nprobes = (unsigned)atoi(optarg);
+			break;
+		case OPT_RAMP:
+			bench.ramp = atof(optarg);
+			break;
+		case OPT_PROBE_INTERVAL:
+			bench.probe_interval_ms = atof(optarg);
+			break;
+		case OPT_SETUP_SECONDS:
+			bench.setup_seconds = atof(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
+	if (tls_flags > 1 || (bench.tls_resume && bench.tls == TLS_NONE))
+		usage();
+	return wl;
+}
+
+/* A name or password that fits a quoted LOGIN argument unescaped. */
+static int
+login_arg_ok(const char *s)
+{
+	return strlen(s) <= 200 && strpbrk(s, "\"\\\r\n") == NULL;
+}
+
+/* An authstorm pattern: at most one "%d" and no other '%'. */
+static int
+pattern_ok(const char *s)
+{
+	const char *d = strstr(s, "%d");
+	const char *pct = strchr(s, '%');
+
+	if (!login_arg_ok(s))
+		return 0;
+	if (d == NULL)
+		return pct == NULL;
+	return pct == d && strchr(d + 2, '%') == NULL;
+}
+
+/* Connections the workload opens beside --connections. */
+static unsigned
+extra_conns(enum workload w)
+{
+	if (w == WL_IDLE)
+		return 1; /* the appender */
+	if (w == WL_AUTHSTORM)
+		return bench.nprobes;
+	return 0;
+}
+
+static int
+args_ok(enum workload w)
+{
+	return bench.nconns >= 1 && bench.nconns <= MAX_CONNS &&
+	       extra_conns(w) <= MAX_CONNS - bench.nconns &&
+	       bench.seconds > 0 && bench.seconds < 86400 &&
+	       bench.setup_seconds > 0 && bench.setup_seconds < 86400 &&
+	       bench.ramp >= 0 && login_arg_ok(bench.user) &&
+	       login_arg_ok(bench.pass) && pattern_ok(bench.user_pattern) &&
+	       pattern_ok(bench.pass_pattern) && bench.nusers >= 1 &&
+	       (bench.nprobes == 0 || w == WL_AUTHSTORM) &&
+	       bench.probe_interval_ms >= 0 && bench.probe_interval_ms < 1e6;
+}
+
+/* Allocates the buffers of connections [0, n) still without them. */
+static void
+conns_alloc(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (bench.conns[i].rbuf == NULL)
+			bench.conns[i].rbuf = xcalloc(1, 65536);
+		if (bench.conns[i].wbuf == NULL)
+			bench.conns[i].wbuf = xcalloc(1, WBUF_MAX);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rusage r0;
+	struct rusage r1;
+	struct rlimit rl;
+	const char *wl;
+	enum workload w = WL_APPEND;
+	unsigned nconns;
+	int i;
+
+	/* One fd per connection: take all the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* OpenSSL writes with write(2): a peer gone must not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	bench.host = "127.0.0.1";
+	bench.port = "143";
+	bench.user = "alice";
+	bench.pass = "alicepw";
+	bench.nconns = 10;
+	bench.seconds = 10;
+	bench.seed = 1;
+	bench.setup_seconds = 30;
+	bench.nusers = 100;
+	bench.user_pattern = "u%d";
+	bench.pass_pattern = "pw-%d";
+	wl = parse_args(argc, argv);
 	if (wl == NULL)
 		usage();
 	for (i = 0; i < WL_PREFILL; i++) {
@@ -1335,14 +1915,14 @@ main(int argc, char **argv)
 	if (i == WL_PREFILL)
 		usage();
 	w = (enum workload)i;
-	if (bench.nconns < 1 || bench.nconns > MAX_CONNS ||
-	    (w == WL_IDLE && bench.nconns > MAX_CONNS - 1) ||
-	    !(bench.seconds > 0 && bench.seconds < 86400) ||
-	    strlen(bench.user) > 200 || strlen(bench.pass) > 200 ||
-	    strpbrk(bench.user, "\"\\") || strpbrk(bench.pass, "\"\\"))
+	if (!args_ok(w))
 		usage();
 	if (resolve() < 0)
 		return 1;
+	if (bench.tls != TLS_NONE && tls_init() < 0) {
+		fprintf(stderr, "imapload: SSL_CTX_new failed\n");
+		return 1;
+	}
 	bench.epfd = epoll_create1(EPOLL_CLOEXEC);
 	bench.conns = xcalloc(MAX_CONNS, sizeof(*bench.conns));
 	for (i = 0; i < MAX_CONNS; i++) {
@@ -1355,8 +1935,7 @@ main(int argc, char **argv)
 	bench.mail_seq = bench.seed << 32;
 	nconns = bench.nconns;
 	if (bench.prefill > 0) {
-		bench.conns[0].rbuf = xcalloc(1, 65536);
-		bench.conns[0].wbuf = xcalloc(1, WBUF_MAX);
+		conns_alloc(1);
 		run_phase(WL_PREFILL, 1);
 		if (bench.errors > 0) {
 			fprintf(stderr, "imapload: prefill failed\n");
@@ -1369,14 +1948,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "imapload: INBOX has >= %u messages\n",
 			        bench.prefill);
 	}
-	/* idle: one appender plus N idlers */
-	bench.nconns = nconns + (w == WL_IDLE);
-	for (i = 0; i < (int)bench.nconns; i++) {
-		if (bench.conns[i].rbuf == NULL)
-			bench.conns[i].rbuf = xcalloc(1, 65536);
-		if (bench.conns[i].wbuf == NULL)
-			bench.conns[i].wbuf = xcalloc(1, WBUF_MAX);
-	}
+	bench.nconns = nconns + extra_conns(w);
+	conns_alloc(bench.nconns);
+	/* counted again for the workload: prefill's handshakes are setup */
+	bench.tls13 = 0;
+	bench.tls12 = 0;
 	getrusage(RUSAGE_SELF, &r0);
 	run_phase(w, bench.nconns);
 	getrusage(RUSAGE_SELF, &r1);
