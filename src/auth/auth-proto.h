@@ -41,7 +41,8 @@ enum auth_msg_type {
 	AUTH_MSG_FAIL = 7,
 };
 
-/* Open exchanges per client channel, at most. */
-#define AUTH_MAX_REQUESTS 4096
+/* Open exchanges per client channel, at most: one login process holds
+ * no more connections in all.  Past it a BEGIN fails, temporarily. */
+#define AUTH_MAX_REQUESTS 65536
 
 #endif

@@ -466,9 +466,13 @@ auth_handle_begin(struct auth_channel *channel, struct ipc_msg *msg)
 	                    &plaintext_allowed) ||
 	    !ipc_get_end(msg))
 		return false;
-	if (auth_exchange_find(channel, id) != NULL ||
-	    channel->exchange_count >= AUTH_MAX_REQUESTS)
+	if (auth_exchange_find(channel, id) != NULL)
 		return false;
+	if (channel->exchange_count >= AUTH_MAX_REQUESTS) {
+		/* Not the client's fault: more logins at once than we hold. */
+		auth_fail_now(server, channel, id, SASL_FAIL_TEMPORARY);
+		return true;
+	}
 	const struct sasl_mech *mech =
 	    sasl_mech_find(mech_name, strlen(mech_name));
 	if (mech == NULL ||

@@ -98,3 +98,66 @@ password_cache_add(const char *stored_hash, const char *password)
 	pthread_mutex_unlock(&cache_lock);
 	secure_zero(mac, sizeof(mac));
 }
+
+/* Verifications in progress, by (key digest, MAC); a collision only
+ * makes an unrelated check wait for one hash. */
+#define PASSWORD_INFLIGHT_SLOTS 256
+
+struct password_inflight {
+	unsigned char key_digest[32];
+	unsigned char mac[32];
+	bool busy;
+};
+
+static pthread_cond_t inflight_done = PTHREAD_COND_INITIALIZER;
+static struct password_inflight inflight[PASSWORD_INFLIGHT_SLOTS];
+
+static struct password_inflight *
+password_inflight_slot(const unsigned char mac[32])
+{
+	uint32_t index;
+	memcpy(&index, mac, sizeof(index));
+	return &inflight[index % PASSWORD_INFLIGHT_SLOTS];
+}
+
+bool
+password_cache_claim(const char *stored_hash, const char *password)
+{
+	unsigned char key_digest[32], mac[32];
+	if (cache_ttl_s == 0)
+		return true;
+	password_cache_digests(stored_hash, password, key_digest, mac);
+	pthread_mutex_lock(&cache_lock);
+	struct password_inflight *slot = password_inflight_slot(mac);
+	bool waited = false;
+	while (slot->busy) {
+		bool same =
+		    CRYPTO_memcmp(slot->mac, mac, 32) == 0 &&
+		    CRYPTO_memcmp(slot->key_digest, key_digest, 32) == 0;
+		pthread_cond_wait(&inflight_done, &cache_lock);
+		waited |= same;
+	}
+	if (!waited) {
+		slot->busy = true;
+		memcpy(slot->key_digest, key_digest, 32);
+		memcpy(slot->mac, mac, 32);
+	}
+	pthread_mutex_unlock(&cache_lock);
+	secure_zero(mac, sizeof(mac));
+	return !waited;
+}
+
+void
+password_cache_release(const char *stored_hash, const char *password)
+{
+	unsigned char key_digest[32], mac[32];
+	if (cache_ttl_s == 0)
+		return;
+	password_cache_digests(stored_hash, password, key_digest, mac);
+	pthread_mutex_lock(&cache_lock);
+	struct password_inflight *slot = password_inflight_slot(mac);
+	secure_zero(slot, sizeof(*slot));
+	pthread_cond_broadcast(&inflight_done);
+	pthread_mutex_unlock(&cache_lock);
+	secure_zero(mac, sizeof(mac));
+}

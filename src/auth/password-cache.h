@@ -23,4 +23,17 @@ bool password_cache_check(const char *stored_hash, const char *password);
 /* Records a successful verification. */
 void password_cache_add(const char *stored_hash, const char *password);
 
+/*
+ * One check at a time per (stored hash, password): when a user's many
+ * connections log in at once with a cold cache (a phone and a desktop
+ * after a restart, a benchmark), the first computes and the others wait
+ * for it and then find it cached, instead of each hashing.  claim
+ * returns true if the caller is to verify (and must call release after
+ * password_cache_add() or the failure), false if it waited for another
+ * thread's verification of the same pair (then check the cache again).
+ * Waiting is bounded by that verification.
+ */
+bool password_cache_claim(const char *stored_hash, const char *password);
+void password_cache_release(const char *stored_hash, const char *password);
+
 #endif

@@ -26,13 +26,21 @@ sasl_password_check(struct sasl_session *s, const unsigned char *password,
 	char *pw = xcalloc(1, PASSWORD_MAX_LEN + 1);
 	if (acceptable)
 		memcpy(pw, password, len);
-	bool ok;
-	if (known && acceptable && password_cache_check(hash, pw)) {
-		ok = true;
-	} else {
-		ok = password_verify(pw, known ? hash : NULL);
-		if (ok && known && acceptable)
-			password_cache_add(hash, pw);
+	bool ok = known && acceptable && password_cache_check(hash, pw);
+	if (!ok) {
+		/* Not cached: verify, unless another thread is verifying the
+		 * same password right now; then its result is the answer. */
+		bool claimed =
+		    !known || !acceptable || password_cache_claim(hash, pw);
+		if (!claimed) {
+			ok = password_cache_check(hash, pw);
+		} else {
+			ok = password_verify(pw, known ? hash : NULL);
+			if (ok && known && acceptable)
+				password_cache_add(hash, pw);
+			if (known && acceptable)
+				password_cache_release(hash, pw);
+		}
 	}
 	secure_zero(pw, PASSWORD_MAX_LEN + 1);
 	free(pw);

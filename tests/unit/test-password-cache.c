@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <unistd.h>
+
 #include "auth/password-cache.h"
 #include "test.h"
 
@@ -32,6 +35,35 @@ test_changed_hash_misses(void)
 	test_assert(password_cache_check("$y$j9T$a$old", "pw"));
 }
 
+static bool waiter_claimed;
+
+static void *
+test_waiter(void *arg)
+{
+	waiter_claimed = password_cache_claim("$y$j9T$w$hash", "pw");
+	return NULL;
+}
+
+static void
+test_one_verification_at_a_time(void)
+{
+	/* The first claims; a second for the same pair waits for it, then
+	 * is told not to verify (the result is in the cache). */
+	test_assert(password_cache_claim("$y$j9T$w$hash", "pw"));
+	pthread_t t;
+	waiter_claimed = true;
+	pthread_create(&t, NULL, test_waiter, NULL);
+	usleep(100000);
+	password_cache_add("$y$j9T$w$hash", "pw");
+	password_cache_release("$y$j9T$w$hash", "pw");
+	pthread_join(t, NULL);
+	test_assert(!waiter_claimed);
+	test_assert(password_cache_check("$y$j9T$w$hash", "pw"));
+	/* Another password is not held up. */
+	test_assert(password_cache_claim("$y$j9T$w$hash", "other"));
+	password_cache_release("$y$j9T$w$hash", "other");
+}
+
 int
 main(void)
 {
@@ -39,6 +71,7 @@ main(void)
 	    {"miss then hit", test_miss_then_hit},
 	    {"wrong password misses", test_wrong_password_misses},
 	    {"changed hash misses", test_changed_hash_misses},
+	    {"one verification at a time", test_one_verification_at_a_time},
 	};
 	return test_run("password-cache", cases,
 	                sizeof(cases) / sizeof(cases[0]));
