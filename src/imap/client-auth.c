@@ -17,7 +17,6 @@
 #include "net/conn.h"
 #include "net/tls.h"
 #include "imap/worker.h"
-#include "store/store.h"
 
 /* Failed authentications per connection before it is closed. */
 #define CLIENT_AUTH_FAILURES_MAX 5

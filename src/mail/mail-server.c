@@ -358,6 +358,66 @@ worker_deinit(struct worker *worker)
 	loop_destroy(&worker->loop);
 }
 
+/* The mail process's shared state and environment, once it is in its
+ * data directory as its user. */
+static void
+server_prepare(const struct server_config *config)
+{
+	mail_replay = ticket_replay_create();
+	mail_user_limit = user_limit_create(config->max_per_user);
+	hub_init();
+	/* SQLite's temporary files (big sorts, index merges) stay in the
+	 * store, the one place the cage lets the mail process write. */
+	char tmpdir[4200];
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", config->data_dir);
+	setenv("SQLITE_TMPDIR", tmpdir, 1);
+}
+
+/* Opens every worker's store, cages the process (its files now exist),
+ * then starts the indexer and the workers: threads started after the
+ * cage are caged too.  *started_r counts running workers; *count_r the
+ * initialised ones.  Returns 0 or -1 (logged). */
+static int
+server_start(const struct server_config *config, struct worker *workers,
+             struct server_fds *fds, unsigned *count_r, unsigned *started_r)
+{
+	const char *error = NULL;
+	for (unsigned i = 0; i < config->worker_count; i++) {
+		*count_r = i + 1;
+		if (worker_init(&workers[i], config, i, fds, &error) < 0)
+			goto fail;
+	}
+	if (privsep_cage_mail(config->data_dir, &error) < 0 ||
+	    indexer_start(config->data_dir, &error) < 0)
+		goto fail;
+	for (unsigned i = 0; i < *count_r; i++, (*started_r)++)
+		pthread_create(&workers[i].thread, NULL, worker_main,
+		               &workers[i]);
+	return 0;
+fail:
+	log_error("startup failed: %s", error);
+	return -1;
+}
+
+/* Asks the workers to say goodbye, joins them, frees everything. */
+static void
+server_stop(struct worker *workers, unsigned count, unsigned started)
+{
+	for (unsigned i = 0; i < started; i++) {
+		static const uint64_t one = 1;
+		workers[i].stopping = true;
+		(void)!write(workers[i].event_io.fd, &one, sizeof(one));
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	for (unsigned i = 0; i < count; i++)
+		worker_deinit(&workers[i]);
+	indexer_stop();
+	ticket_replay_destroy(&mail_replay);
+	user_limit_destroy(&mail_user_limit);
+	secure_zero(mail_ticket_key, sizeof(mail_ticket_key));
+}
+
 int
 server_run(const struct server_config *config, int control)
 {
@@ -379,60 +439,16 @@ server_run(const struct server_config *config, int control)
 		return 1;
 	}
 	config = &local;
-	mail_replay = ticket_replay_create();
-	mail_user_limit = user_limit_create(config->max_per_user);
-	hub_init();
-	/* SQLite's temporary files (big sorts, index merges) stay in the
-	 * store, the one place the cage below lets the mail process write. */
-	char tmpdir[4200];
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", config->data_dir);
-	setenv("SQLITE_TMPDIR", tmpdir, 1);
-	unsigned count = config->worker_count;
-	struct worker *workers = xcalloc(count, sizeof(*workers));
-	int ret = 0;
-	unsigned started = 0;
-	for (unsigned i = 0; i < count; i++) {
-		const char *error;
-		if (worker_init(&workers[i], config, i, &fds, &error) < 0) {
-			log_error("startup failed: %s", error);
-			ret = 1;
-			count = i + 1;
-			goto out;
-		}
-	}
-	/* The stores are open (their files exist): cage the process before
-	 * any thread starts, so every thread is caged too. */
-	const char *cage_error = NULL, *index_error = NULL;
-	if (privsep_cage_mail(config->data_dir, &cage_error) < 0 ||
-	    indexer_start(config->data_dir, &index_error) < 0) {
-		log_error("startup failed: %s",
-		          cage_error != NULL ? cage_error : index_error);
-		ret = 1;
-		goto out;
-	}
-	for (unsigned i = 0; i < count; i++, started++)
-		pthread_create(&workers[i].thread, NULL, worker_main,
-		               &workers[i]);
-
+	server_prepare(config);
+	struct worker *workers =
+	    xcalloc(config->worker_count, sizeof(*workers));
+	unsigned count = 0, started = 0;
+	int ret = server_start(config, workers, &fds, &count, &started);
 	int sig;
-	do {
-		sigwait(&signals, &sig);
-	} while (sig == SIGHUP);
-out:
+	while (ret == 0 && sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+		;
 	server_close_fds(&fds);
-	for (unsigned i = 0; i < started; i++) {
-		static const uint64_t one = 1;
-		workers[i].stopping = true;
-		(void)!write(workers[i].event_io.fd, &one, sizeof(one));
-	}
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(workers[i].thread, NULL);
-	for (unsigned i = 0; i < count; i++)
-		worker_deinit(&workers[i]);
+	server_stop(workers, count, started);
 	free(workers);
-	indexer_stop();
-	ticket_replay_destroy(&mail_replay);
-	user_limit_destroy(&mail_user_limit);
-	secure_zero(mail_ticket_key, sizeof(mail_ticket_key));
-	return ret;
+	return ret < 0 ? 1 : 0;
 }
