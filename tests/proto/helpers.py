@@ -136,3 +136,28 @@ def wait_indexed(data_dir, timeout=15.0):
             raise AssertionError("%d bodies still unindexed after %.0f s"
                                  % (pending, timeout))
         _time.sleep(0.05)
+
+
+# --------------------------------------------------- plain sockets, PROXY
+
+def read_line(sock):
+    """One CRLF-terminated line from a socket (b"" at EOF)."""
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def remote_conn(srv, source="203.0.113.7", proxy="127.0.0.2"):
+    """A socket to srv that looks as if it came from source: a PROXY v1
+    header sent from proxy, which srv must list in --proxy-trusted."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((proxy, 0))
+    s.connect(("127.0.0.1", srv.port))
+    s.sendall(b"PROXY TCP4 %s 127.0.0.1 40000 143\r\n" % source.encode())
+    s.settimeout(30)
+    return s

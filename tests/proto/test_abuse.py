@@ -14,31 +14,16 @@ import time
 
 import pytest
 
+from helpers import read_line, remote_conn
+
 HOST = "127.0.0.1"
 
 
-def remote(srv, source):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.2", 0))
-    s.connect((HOST, srv.port))
-    s.sendall(b"PROXY TCP4 %s 127.0.0.1 40000 143\r\n" % source.encode())
-    s.settimeout(30)
-    return s
-
-
-def read_line(s):
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        buf += c
-    return buf
 
 
 def login_time(srv, source, user, password):
     """Seconds from LOGIN to its answer, and whether it was OK."""
-    s = remote(srv, source)
+    s = remote_conn(srv, source)
     assert read_line(s).startswith(b"* OK")
     t0 = time.monotonic()
     # Plaintext LOGIN is allowed off loopback only with the flag below.
@@ -97,7 +82,7 @@ def test_preauth_connections_per_address(remote_server):
     srv = remote_server("--max-preauth-per-ip", "4")
     socks, refused = [], 0
     for _ in range(8):
-        s = remote(srv, "203.0.113.60")
+        s = remote_conn(srv, "203.0.113.60")
         line = read_line(s)
         if b"Too many connections" in line:
             refused += 1
@@ -108,7 +93,7 @@ def test_preauth_connections_per_address(remote_server):
     # Each of the two login processes allows its half: at most 4 in all.
     assert len(socks) <= 4 and refused >= 4, (len(socks), refused)
     # Another address is not affected.
-    s = remote(srv, "203.0.113.61")
+    s = remote_conn(srv, "203.0.113.61")
     assert read_line(s).startswith(b"* OK")
     for s in socks:
         s.close()

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from helpers import read_line, remote_conn
+
 from rawimap import Conn
 
 HOST = "127.0.0.1"
@@ -41,15 +43,6 @@ def tls_connect(srv, pki, **kw):
     raw = socket.create_connection((HOST, srv.tls_port), timeout=10)
     return ctx.wrap_socket(raw, server_hostname="localhost")
 
-
-def read_line(sock):
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        buf += chunk
-    return buf
 
 
 def command(sock, line):
@@ -244,16 +237,6 @@ def test_no_starttls_without_certificates(connect):
 
 
 # ------------------------------------------------- plaintext before TLS
-
-def remote_conn(srv, source="203.0.113.7"):
-    """A connection that looks as if it came from source: a PROXY header
-    from the trusted proxy address 127.0.0.2."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.2", 0))
-    s.connect((HOST, srv.port))
-    s.sendall(b"PROXY TCP4 %s 127.0.0.1 40000 143\r\n" % source.encode())
-    s.settimeout(10)
-    return s
 
 
 def test_remote_client_gets_logindisabled(tls_server, pki):
