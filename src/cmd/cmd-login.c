@@ -42,7 +42,9 @@ login_exchange_cleanup(struct command *cmd)
 static enum cmd_result
 login_failed(struct command *cmd, enum sasl_failure failure)
 {
-	client_auth_failed(cmd->client);
+	/* Our own trouble is not the client's failure. */
+	if (failure != SASL_FAIL_TEMPORARY)
+		client_auth_failed(cmd->client);
 	switch (failure) {
 	case SASL_FAIL_AUTHZ:
 		return cmd_no(cmd, "[AUTHORIZATIONFAILED] Not authorized");
@@ -126,6 +128,13 @@ login_sasl_line(struct command *cmd, const char *line, size_t len)
 	if (!base64_decode(line, len, raw, &raw_len)) {
 		auth_request_abort(&ex->request);
 		return cmd_bad(cmd, "Invalid base64 in response");
+	}
+	/* The auth process takes no more: a longer one would be a broken
+	 * message on the channel every session of this process shares. */
+	if (raw_len > SASL_INPUT_MAX) {
+		secure_zero(raw, raw_len);
+		auth_request_abort(&ex->request);
+		return cmd_bad(cmd, "[TOOBIG] Response too long");
 	}
 	auth_request_continue(ex->request, raw, raw_len);
 	secure_zero(raw, raw_len);

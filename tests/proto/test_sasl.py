@@ -350,3 +350,19 @@ def test_cram_md5_can_be_turned_off(own_server):
     srv.start()
     rc, out = example_login(srv, "CRAM-MD5", "alice", "alicepw")
     assert rc == 0, out
+
+
+def test_overlong_sasl_response_spares_the_auth_channel(server, connect, user):
+    # 60 KiB of base64 fits a SASL line but decodes to more than the auth
+    # process takes: refused here, and the channel every session of the
+    # login process shares stays up.
+    c = connect()
+    tag = c.next_tag()
+    c.send("%s AUTHENTICATE PLAIN\r\n" % tag)
+    assert c.read_response(timeout=10).is_continuation
+    c.send(base64.b64encode(b"\0" + b"x" * 49200) + b"\r\n")
+    _, tagged = c.read_until_tagged(tag, timeout=10)
+    assert tagged.status == "BAD", tagged
+    name, pw = user
+    for _ in range(4):  # both login processes, whichever we land on
+        connect().login(name, pw).ok()
