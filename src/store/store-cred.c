@@ -341,6 +341,17 @@ cred_store_put(struct cred_store *cs, const char *user, enum cred_put_mode mode,
 	return cred_result(cs, ret, error_r);
 }
 
+/* A statement meant to change exactly one row: none changed is `miss`. */
+static enum store_result
+cred_one_row(struct cred_store *cs, int rc, enum store_result miss,
+             const char *why)
+{
+	if (rc != SQLITE_DONE)
+		return STORE_ERROR;
+	return sqlite3_changes(cs->db) == 1 ? STORE_OK
+	                                    : cred_fail(cs, miss, "%s", why);
+}
+
 enum store_result
 cred_store_swap(struct cred_store *cs, const char *user, const char *kind,
                 const char *old_value, const char *new_value,
@@ -350,12 +361,9 @@ cred_store_swap(struct cred_store *cs, const char *user, const char *kind,
 	 * the same old value, exactly one changes the row. */
 	int rc =
 	    cred_run(cs, CRED_SWAP, user, kind, old_value, new_value, NULL, 0);
-	enum store_result ret = STORE_ERROR;
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(cs->db) == 1
-		          ? STORE_OK
-		          : cred_fail(cs, STORE_CONFLICT, "credential changed");
-	return cred_result(cs, ret, error_r);
+	return cred_result(
+	    cs, cred_one_row(cs, rc, STORE_CONFLICT, "credential changed"),
+	    error_r);
 }
 
 enum store_result
@@ -364,12 +372,8 @@ cred_store_delete_user(struct cred_store *cs, const char *user,
 {
 	int rc =
 	    cred_run(cs, CRED_USER_DELETE, user, NULL, NULL, NULL, NULL, 0);
-	enum store_result ret = STORE_ERROR;
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(cs->db) == 1
-		          ? STORE_OK
-		          : cred_fail(cs, STORE_NOT_FOUND, "no such user");
-	return cred_result(cs, ret, error_r);
+	return cred_result(
+	    cs, cred_one_row(cs, rc, STORE_NOT_FOUND, "no such user"), error_r);
 }
 
 enum store_result
