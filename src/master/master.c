@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,8 @@
 #define MASTER_PEM_MAX (64 * 1024)
 
 #define MASTER_MAX_CHILDREN (2 + WORKER_MAX)
+/* In DATA: held while a server runs (master_lock_data_dir). */
+#define MASTER_LOCK_NAME "casellad.lock"
 
 struct master_child {
 	const char *role;
@@ -528,6 +531,46 @@ master_prepare(const struct server_config *config, const char **error_r)
 	return privsep_own_tree(config->data_dir, uid, gid, error_r);
 }
 
+/*
+ * One server per data directory: two would split the logins between them
+ * and the second would take DATA/notify.sock from the first, whose IDLE
+ * sessions would then never hear of new mail.  The master holds an
+ * exclusive flock(2) on DATA/casellad.lock while it runs; the kernel
+ * drops it when the process ends, however it ends.  The file names the
+ * holder's pid, for the error message only.
+ */
+static int
+master_lock_data_dir(const char *data_dir, const char **error_r)
+{
+	static char message[4400];
+	char path[4200], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/" MASTER_LOCK_NAME, data_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(message, sizeof(message), "%s: %s", path,
+		         strerror(errno));
+		*error_r = message;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(message, sizeof(message),
+		         "another casellad (pid %s) serves %s; one server per "
+		         "data directory",
+		         pid[0] != '\0' ? pid : "unknown", data_dir);
+		*error_r = message;
+		close(fd);
+		return -1;
+	}
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot record the pid: %s", path,
+		         strerror(errno));
+	return fd;
+}
+
 /* Waits for SIGTERM or a child's death, then stops every child. */
 static int
 master_wait(struct master *m, const sigset_t *signals)
@@ -572,7 +615,8 @@ master_main(const struct server_config *config, int argc, char **argv)
 	if (RAND_bytes(m.ticket_key, sizeof(m.ticket_key)) != 1 ||
 	    RAND_bytes(m.tls_ticket_key, sizeof(m.tls_ticket_key)) != 1)
 		fatal("RAND_bytes failed");
-	if (master_prepare(config, &error) < 0 ||
+	int lock = master_lock_data_dir(config->data_dir, &error);
+	if (lock < 0 || master_prepare(config, &error) < 0 ||
 	    master_start(&m, &error) < 0) {
 		log_error("startup failed: %s", error);
 		master_stop_all(&m);
@@ -582,5 +626,7 @@ master_main(const struct server_config *config, int argc, char **argv)
 		log_info("listening on %s port %u%s", config->listen[i].host,
 		         config->listen[i].port,
 		         config->listen[i].tls ? " (TLS)" : "");
-	return master_wait(&m, &signals);
+	int status = master_wait(&m, &signals);
+	close(lock);
+	return status;
 }

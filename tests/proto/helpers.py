@@ -161,3 +161,35 @@ def remote_conn(srv, source="203.0.113.7", proxy="127.0.0.2"):
     s.sendall(b"PROXY TCP4 %s 127.0.0.1 40000 143\r\n" % source.encode())
     s.settimeout(30)
     return s
+
+
+# IDLE (RFC 2177): start, collect untagged responses, end.
+
+def idle_start(conn):
+    tag = conn.next_tag()
+    conn.send(tag + " IDLE\r\n")
+    pre = []
+    while True:
+        r = conn.read_response()
+        if r.is_continuation:
+            return tag, pre
+        assert r.tag == "*", "IDLE refused: %r" % r
+        pre.append(r)
+
+
+def idle_wait(conn, pred, timeout):
+    seen = []
+    deadline = time.monotonic() + timeout
+    while not pred(seen):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not conn.poll(remaining):
+            break
+        seen.append(conn.read_response())
+    return seen
+
+
+def idle_done(conn, tag):
+    conn.send("DONE\r\n")
+    untagged, tagged = conn.read_until_tagged(tag)
+    assert tagged.status == "OK", tagged
+    return untagged

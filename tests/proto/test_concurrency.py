@@ -9,7 +9,8 @@ import time
 import pytest
 
 import mailgen
-from helpers import apply_expunges, appenduid, fetch, flags_of, status
+from helpers import (apply_expunges, appenduid, fetch, flags_of, idle_done,
+                     idle_start, idle_wait, status)
 from rawimap import Literal
 
 
@@ -87,36 +88,6 @@ def test_expunge_and_append_together(login):
     assert uids == [2, 3] and exists[-1] == 3, seen
     got = fetch(b, "1:*", "UID")
     assert [int(got[i]["UID"]) for i in sorted(got)] == [2, 3, 4]
-
-
-def idle_start(conn):
-    tag = conn.next_tag()
-    conn.send(tag + " IDLE\r\n")
-    pre = []
-    while True:
-        r = conn.read_response()
-        if r.is_continuation:
-            return tag, pre
-        assert r.tag == "*", "IDLE refused: %r" % r
-        pre.append(r)
-
-
-def idle_wait(conn, pred, timeout):
-    seen = []
-    deadline = time.monotonic() + timeout
-    while not pred(seen):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not conn.poll(remaining):
-            break
-        seen.append(conn.read_response())
-    return seen
-
-
-def idle_done(conn, tag):
-    conn.send("DONE\r\n")
-    untagged, tagged = conn.read_until_tagged(tag)
-    assert tagged.status == "OK", tagged
-    return untagged
 
 
 def test_idle_sees_append_from_other_session(login):
