@@ -51,6 +51,8 @@ usage(FILE *out)
 	      "  --workers N           event-loop threads (default: cores)\n"
 	      "  --login-timeout SECS  idle limit before login (default 120)\n"
 	      "  --idle-timeout SECS   idle limit after login (default 1800)\n"
+	      "  --idle-keepalive SECS  \"* OK Still here\" in IDLE so often\n"
+	      "                        (default 120; 0: never)\n"
 	      "  --max-clients N       connections at most (default 200000)\n"
 	      "  --auth-threads N      password hashing threads (default:\n"
 	      "                        cores)\n"
@@ -255,6 +257,7 @@ main(int argc, char **argv)
 	    {"login-processes", required_argument, NULL, 1019},
 	    {"max-preauth-per-ip", required_argument, NULL, 1020},
 	    {"max-per-user", required_argument, NULL, 1021},
+	    {"idle-keepalive", required_argument, NULL, 1023},
 	    {"oauth-jwt-key", required_argument, NULL, 1000},
 	    {"oauth-issuer", required_argument, NULL, 1001},
 	    {"oauth-audience", required_argument, NULL, 1002},
@@ -269,6 +272,7 @@ main(int argc, char **argv)
 	struct server_config config = {
 	    .login_timeout_s = 120,
 	    .idle_timeout_s = 1800,
+	    .idle_keepalive_s = 120,
 	    .max_clients = 200000,
 	    .auth_failure_delay_ms = 1000,
 	    .auth_cache_ttl_s = 900,
@@ -369,6 +373,10 @@ main(int argc, char **argv)
 		case 'I':
 			config.idle_timeout_s =
 			    parse_count(optarg, "--idle-timeout");
+			break;
+		case 1023:
+			config.idle_keepalive_s =
+			    parse_number(optarg, "--idle-keepalive");
 			break;
 		case 'm':
 			config.max_clients =

@@ -37,6 +37,7 @@ struct server_config {
 	unsigned worker_count;       /* threads; default: one per core */
 	unsigned login_timeout_s;    /* before authentication */
 	unsigned idle_timeout_s;     /* after; RFC 9051 5.4: >= 30 min */
+	unsigned idle_keepalive_s;   /* "* OK Still here" in IDLE; 0: off */
 	unsigned max_clients;        /* per server; refuse above */
 	unsigned max_preauth_per_ip; /* connections not logged in yet */
 	unsigned max_per_user;       /* logged-in sessions of one user */

@@ -127,11 +127,71 @@ client_bury(struct client *client)
 {
 	struct worker *worker = client->worker;
 	client->destroyed = true;
+	client_idle_end(client);
 	if (worker->client_gone != NULL)
 		worker->client_gone(worker, client);
 	client_unlink(worker, client);
 	client->free_next = worker->graveyard;
 	worker->graveyard = client;
+}
+
+static void
+client_idlers_append(struct worker *worker, struct client *client)
+{
+	client->idle_next = NULL;
+	client->idle_prev = worker->idlers_tail;
+	if (worker->idlers_tail != NULL)
+		worker->idlers_tail->idle_next = client;
+	else
+		worker->idlers_head = client;
+	worker->idlers_tail = client;
+	client->in_idlers = true;
+}
+
+void
+client_idle_begin(struct client *client)
+{
+	unsigned interval = client->worker->config->idle_keepalive_s;
+	if (interval == 0 || client->in_idlers)
+		return;
+	client->keepalive_due_ms = now_ms() + (uint64_t)interval * 1000;
+	client_idlers_append(client->worker, client);
+}
+
+void
+client_idle_end(struct client *client)
+{
+	struct worker *worker = client->worker;
+	if (!client->in_idlers)
+		return;
+	if (client->idle_prev != NULL)
+		client->idle_prev->idle_next = client->idle_next;
+	else
+		worker->idlers_head = client->idle_next;
+	if (client->idle_next != NULL)
+		client->idle_next->idle_prev = client->idle_prev;
+	else
+		worker->idlers_tail = client->idle_prev;
+	client->idle_prev = client->idle_next = NULL;
+	client->in_idlers = false;
+}
+
+void
+client_keepalive_tick(struct worker *worker, uint64_t now)
+{
+	struct client *client;
+	while ((client = worker->idlers_head) != NULL &&
+	       client->keepalive_due_ms <= now) {
+		client_idle_end(client);
+		/* A session that cannot take even this much is stuck; its
+		 * output limit or idle timeout ends it. */
+		if (client->conn->bulk == NULL &&
+		    conn_output_pending(client->conn) < CLIENT_OUTPUT_HIGH) {
+			client_send(client, "* OK Still here\r\n");
+			conn_settle(client->conn);
+		}
+		client_idle_begin(client);
+	}
 }
 
 static void

@@ -60,6 +60,10 @@ struct client {
 	bool destroyed;             /* waiting to be freed */
 	bool mailbox_changed;       /* a hub notice arrived */
 	struct client *prev, *next; /* the worker's sessions */
+	/* In IDLE: the worker's idlers, by when the keepalive is due. */
+	struct client *idle_prev, *idle_next;
+	uint64_t keepalive_due_ms;
+	bool in_idlers;
 	struct client *free_next;   /* the worker's graveyard */
 };
 
@@ -115,6 +119,16 @@ client_utf8(const struct client *client)
 struct store *client_store(struct client *client);
 /* Moves the client to the authenticated state. */
 void client_login(struct client *client, int64_t user_id, const char *username);
+/*
+ * IDLE keepalives: while in IDLE a session gets "* OK Still here" every
+ * idle_keepalive_s, because NATs of mobile carriers drop TCP flows that
+ * stay silent for a few minutes.  Every interval is the same, so the
+ * worker's list of idlers stays ordered by due time when sessions are
+ * appended: a tick looks only at the sessions that are due.
+ */
+void client_idle_begin(struct client *client);
+void client_idle_end(struct client *client);
+void client_keepalive_tick(struct worker *worker, uint64_t now);
 /* Called by the worker when a hub notice names the selected mailbox. */
 void client_notify_mailbox(struct client *client);
 /* The capability list for the client's current state; valid until the

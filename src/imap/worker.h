@@ -43,6 +43,8 @@ struct worker {
 	struct loop_io notify_io; /* DATA/notify.sock, worker 0 only */
 	bool has_notify;
 	struct loop_io handover_io[WORKER_MAX]; /* from login processes */
+	/* Sessions in IDLE, the next keepalive due first (client.h). */
+	struct client *idlers_head, *idlers_tail;
 	size_t handover_count;
 
 	/* A login process. */

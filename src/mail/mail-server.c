@@ -204,6 +204,7 @@ worker_tick(void *context)
 {
 	struct worker *worker = context;
 	conn_set_tick(worker->conns);
+	client_keepalive_tick(worker, now_ms());
 }
 
 static void

@@ -39,3 +39,31 @@ def test_server_starts_again_after_kill9(own_server):
     srv.start()
     c = srv.login("alice", "alicepw")
     c.select().ok()
+
+
+def test_idle_keepalive_at_the_configured_interval(own_server):
+    srv = own_server(extra_args=["--idle-keepalive", "1"])
+    c = srv.login("alice", "alicepw")
+    c.select().ok()
+    tag, _ = idle_start(c)
+    t0 = time.monotonic()
+    seen = idle_wait(c, lambda s: len(s) >= 2, 6.0)
+    elapsed = time.monotonic() - t0
+    texts = [u.raw.decode() if isinstance(u.raw, bytes) else str(u.raw) for u in seen]
+    assert len(seen) == 2 and all("OK Still here" in t for t in texts), texts
+    # Ticks are a second apart: two keepalives of a 1 s interval take 1-4 s.
+    assert 1.0 <= elapsed < 4.5, elapsed
+    idle_done(c, tag)
+    # Out of IDLE, none: NOOP answers without a keepalive after 2.5 s.
+    time.sleep(2.5)
+    r = c.command("NOOP").ok()
+    assert not [u for u in r.untagged if "Still here" in str(u.raw)], r.describe()
+
+
+def test_idle_keepalive_off(own_server):
+    srv = own_server(extra_args=["--idle-keepalive", "0"])
+    c = srv.login("alice", "alicepw")
+    c.select().ok()
+    tag, _ = idle_start(c)
+    assert idle_wait(c, lambda s: len(s) >= 1, 2.5) == []
+    idle_done(c, tag)
