@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -155,11 +156,27 @@ privsep_prepare_empty_dir(const char **error_r)
 	return 0;
 }
 
+/* A role ends with the master (master_spawn() asks for a signal on its
+ * death), but changing uids clears that request (prctl(2)): ask again,
+ * and if the master died meanwhile, act on it now. */
+static void
+privsep_rearm_death_signal(int death_signal, pid_t parent)
+{
+	if (death_signal == 0)
+		return;
+	(void)prctl(PR_SET_PDEATHSIG, death_signal);
+	if (getppid() != parent)
+		(void)kill(getpid(), death_signal);
+}
+
 int
 privsep_drop(uid_t uid, gid_t gid, const char **error_r)
 {
 	if (geteuid() != 0)
 		return 0;
+	int death_signal = 0;
+	pid_t parent = getppid();
+	(void)prctl(PR_GET_PDEATHSIG, &death_signal);
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0)
 		return privsep_fail(error_r, "dropping privileges");
@@ -168,6 +185,7 @@ privsep_drop(uid_t uid, gid_t gid, const char **error_r)
 		errno = EPERM;
 		return privsep_fail(error_r, "root regained");
 	}
+	privsep_rearm_death_signal(death_signal, parent);
 	return 0;
 }
 
