@@ -75,6 +75,16 @@ str_append(struct str *s, const void *data, size_t len)
 }
 
 void
+str_prepend(struct str *s, const void *data, size_t len)
+{
+	if (len == 0 || !str_reserve(s, len))
+		return;
+	memmove(s->data + len, s->data, s->len + 1);
+	memcpy(s->data, data, len);
+	s->len += len;
+}
+
+void
 str_append_cstr(struct str *s, const char *cstr)
 {
 	str_append(s, cstr, strlen(cstr));

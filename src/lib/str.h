@@ -27,6 +27,8 @@ void str_reset(struct str *s);
 void str_shrink(struct str *s, size_t keep);
 
 void str_append(struct str *s, const void *data, size_t len);
+/* Inserts data before the current contents (a memmove of them). */
+void str_prepend(struct str *s, const void *data, size_t len);
 void str_append_cstr(struct str *s, const char *cstr);
 void str_append_char(struct str *s, char c);
 void str_printf(struct str *s, const char *fmt, ...)

@@ -336,19 +336,51 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 	return ret;
 }
 
-enum store_result
-store_append(struct store *store, int64_t mailbox_id,
-             const struct store_append_request *requests, size_t count,
-             uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r)
+/* What an append to each of several mailboxes needs: the UIDs (one
+ * block of count per mailbox) and UIDVALIDITY of each. */
+struct store_append_targets {
+	const int64_t *mailbox_ids;
+	size_t mailbox_count;
+	uint32_t *uids_r;        /* mailbox_count * count */
+	uint32_t *uidvalidity_r; /* mailbox_count */
+};
+
+static enum store_result
+store_append_all_locked(struct store *store,
+                        const struct store_append_targets *t,
+                        const struct store_append_request *requests,
+                        size_t count, struct store_append_item *items)
 {
-	*uidvalidity_r = 0;
+	enum store_result ret = STORE_OK;
+	for (size_t m = 0; m < t->mailbox_count && ret == STORE_OK; m++)
+		ret = store_append_locked(store, t->mailbox_ids[m], requests,
+		                          count, items, t->uids_r + m * count,
+		                          &t->uidvalidity_r[m]);
+	return ret;
+}
+
+static void
+store_append_items_free(struct store_append_item *items, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (items[i].tmp_path != NULL)
+			(void)unlink(items[i].tmp_path);
+		free(items[i].tmp_path);
+		free(items[i].keywords);
+	}
+	free(items);
+}
+
+/* The bodies are written once, whatever the number of mailboxes, and
+ * every mailbox gets its rows in the same transaction. */
+static enum store_result
+store_append_to(struct store *store, const struct store_append_targets *t,
+                const struct store_append_request *requests, size_t count)
+{
 	if (count > STORE_APPEND_MAX_COUNT)
-		return store_result(store,
-		                    store_fail(store, STORE_LIMIT,
-		                               "more than %d messages in one "
-		                               "append",
-		                               STORE_APPEND_MAX_COUNT),
-		                    error_r);
+		return store_fail(store, STORE_LIMIT,
+		                  "more than %d messages in one append",
+		                  STORE_APPEND_MAX_COUNT);
 	struct store_append_item *items = xcalloc(count, sizeof(*items));
 	struct arena *arena = arena_create(16384);
 	enum store_result ret =
@@ -358,24 +390,43 @@ store_append(struct store *store, int64_t mailbox_id,
 	if (ret == STORE_OK)
 		ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_tx_end(store,
-		                   store_append_locked(store, mailbox_id,
-		                                       requests, count, items,
-		                                       uids_r, uidvalidity_r));
+		ret = store_tx_end(
+		    store,
+		    store_append_all_locked(store, t, requests, count, items));
 	if (ret == STORE_OK)
 		store_gc_forget(store);
 	else
 		store_gc_run(store);
-	for (size_t i = 0; i < count; i++) {
-		if (items[i].tmp_path != NULL)
-			(void)unlink(items[i].tmp_path);
-		free(items[i].tmp_path);
-		free(items[i].keywords);
-	}
-	free(items);
+	store_append_items_free(items, count);
 	arena_destroy(&arena);
-	if (ret == STORE_OK && count > 0)
-		store_changed(store, mailbox_id);
+	for (size_t m = 0; ret == STORE_OK && count > 0 && m < t->mailbox_count;
+	     m++)
+		store_changed(store, t->mailbox_ids[m]);
+	return ret;
+}
+
+enum store_result
+store_append(struct store *store, int64_t mailbox_id,
+             const struct store_append_request *requests, size_t count,
+             uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r)
+{
+	*uidvalidity_r = 0;
+	struct store_append_targets t = {&mailbox_id, 1, uids_r, uidvalidity_r};
+	return store_result(store, store_append_to(store, &t, requests, count),
+	                    error_r);
+}
+
+enum store_result
+store_deliver(struct store *store, const int64_t *mailbox_ids,
+              size_t mailbox_count, const struct store_append_request *request,
+              uint32_t *uids_r, const char **error_r)
+{
+	uint32_t *uidvalidity =
+	    xcalloc(mailbox_count + 1, sizeof(*uidvalidity));
+	struct store_append_targets t = {mailbox_ids, mailbox_count, uids_r,
+	                                 uidvalidity};
+	enum store_result ret = store_append_to(store, &t, request, 1);
+	free(uidvalidity);
 	return store_result(store, ret, error_r);
 }
 
