@@ -19,6 +19,7 @@
 #include "auth/account.h"
 #include "str.h"
 #include "util.h"
+#include "lmtp/lda.h"
 #include "master/privsep.h"
 #include "store/cred.h"
 #include "store/notify.h"
@@ -64,10 +65,18 @@ usage(FILE *out)
 	      "                         them and stops offering CRAM-MD5)\n"
 	      "  mailbox list NAME      list a user's mailboxes: name,\n"
 	      "                         messages, uidnext, uidvalidity\n"
-	      "  deliver NAME [--mailbox MBOX]\n"
-	      "                         store the message on stdin in INBOX\n"
-	      "                         (or MBOX); exit 67 unknown user,\n"
-	      "                         75 temporary failure\n"
+	      "  deliver -u USER [-m FOLDER] [-f SENDER] [--strict-folder]\n"
+	      "          [--lmtp unix:PATH|ADDR:PORT]   (or: deliver NAME\n"
+	      "          [--mailbox FOLDER])\n"
+	      "                         store the message on stdin in\n"
+	      "                         FOLDER, or INBOX if it is missing\n"
+	      "                         (--strict-folder: exit 73); as a\n"
+	      "                         user who cannot write the store,\n"
+	      "                         through the server's LMTP socket\n"
+	      "                         ($CASELLA_LMTP, default\n"
+	      "                         " LDA_DEFAULT_LMTP "); exit 67\n"
+	      "                         unknown user, 65 refused, 75\n"
+	      "                         temporary failure\n"
 	      "\n"
 	      "The data directory comes from --data or $CASELLA_DATA.\n",
 	      out);
@@ -315,120 +324,6 @@ read_stdin(struct str *s)
 }
 
 /*
- * Turns what an MTA hands a delivery agent into a message as IMAP serves
- * it: drops a leading mbox "From " envelope line (never a valid header
- * field) and turns bare LF line ends into CRLF (RFC 5322 2.1).
- */
-static void
-deliver_canonicalize(const char *in, size_t len, struct str *out)
-{
-	size_t start = 0;
-
-	if (len >= 5 && memcmp(in, "From ", 5) == 0) {
-		const char *nl = memchr(in, '\n', len);
-		start = nl == NULL ? len : (size_t)(nl - in) + 1;
-	}
-	for (size_t i = start; i < len; i++) {
-		if (in[i] != '\n' || (i > start && in[i - 1] == '\r'))
-			continue;
-		str_append(out, in + start, i - start);
-		str_append(out, "\r\n", 2);
-		start = i + 1;
-	}
-	str_append(out, in + start, len - start);
-}
-
-/* Stores the canonical message; returns the exit status. */
-static int
-deliver_store(struct store *store, const char *data_dir, const char *user,
-              const char *mailbox, const struct str *msg)
-{
-	struct arena *arena = arena_create(1024);
-	struct store_mailbox mb;
-	const char *error = NULL;
-	int64_t user_id;
-	uint32_t uid, uidvalidity;
-	int status = EX_TEMPFAIL;
-
-	enum store_result ret =
-	    store_user_lookup(store, user, &user_id, &error);
-	if (ret == STORE_NOT_FOUND) {
-		print_error(user, "no such user");
-		status = EX_NOUSER;
-		goto out;
-	}
-	if (ret == STORE_OK)
-		ret = store_mailbox_find(store, user_id, mailbox, arena, &mb,
-		                         &error);
-	if (ret == STORE_NOT_FOUND) {
-		print_error(mailbox, "no such mailbox");
-		status = EXIT_FAIL;
-		goto out;
-	}
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	struct store_append_request req = {
-	    .data = msg->data != NULL ? msg->data : "",
-	    .len = msg->len,
-	    .keywords = "",
-	    .internaldate = (int64_t)now,
-	    .internaldate_tz = (int32_t)(tm.tm_gmtoff / 60),
-	};
-	if (ret == STORE_OK)
-		ret = store_append(store, mb.id, &req, 1, &uid, &uidvalidity,
-		                   &error);
-	if (ret == STORE_OK) {
-		/* Durable now; tell a running server about it. */
-		notify_send(data_dir, mb.id);
-		status = EXIT_SUCCESS;
-	} else {
-		print_error("deliver", error);
-		status = ret == STORE_LIMIT ? EX_DATAERR : EX_TEMPFAIL;
-	}
-out:
-	arena_destroy(&arena);
-	return status;
-}
-
-static int
-cmd_deliver(struct casella_ctx *ctx, char **args, int arg_count)
-{
-	const char *mailbox = "INBOX";
-	struct str raw, msg;
-	int status;
-
-	if (arg_count == 3 && strcmp(args[1], "--mailbox") == 0) {
-		mailbox = args[2];
-	} else if (arg_count != 1) {
-		usage(stderr);
-		return EXIT_FAIL;
-	}
-	str_init(&raw, DELIVER_MAX_SIZE);
-	str_init(&msg, DELIVER_MAX_SIZE);
-	int rd = read_stdin(&raw);
-	if (rd == 0)
-		deliver_canonicalize(raw.data != NULL ? raw.data : "", raw.len,
-		                     &msg);
-	if (rd < 0) {
-		print_error("deliver", "cannot read the message from stdin");
-		status = EX_TEMPFAIL;
-	} else if (rd > 0 || str_failed(&msg)) {
-		print_error("deliver", "message larger than 64 MiB");
-		status = EX_DATAERR;
-	} else if (msg.len == 0) {
-		print_error("deliver", "empty message");
-		status = EX_DATAERR;
-	} else {
-		status = deliver_store(ctx->store, ctx->data_dir, args[0],
-		                       mailbox, &msg);
-	}
-	str_free(&raw);
-	str_free(&msg);
-	return status;
-}
-
-/*
  * Run as root on a data directory that a server already owns (casellad
  * hands it to its --user), the tool becomes that owner first: files it
  * creates (bodies, the WAL) must stay readable by the server.  A data
@@ -456,6 +351,124 @@ become_data_owner(const char **data_dir)
 	return 0;
 }
 
+static void
+deliver_changed(void *context, int64_t mailbox_id)
+{
+	notify_send(context, mailbox_id);
+}
+
+/* deliver's arguments: NAME [--mailbox MBOX] (the first form), or
+ * -u USER [-m FOLDER] [-f SENDER] [--lmtp TARGET] [--strict-folder]. */
+static int
+deliver_parse(char **args, int count, struct lda_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	for (int i = 0; i < count; i++) {
+		const char *a = args[i],
+		           *v = i + 1 < count ? args[i + 1] : NULL;
+		if (strcmp(a, "--strict-folder") == 0) {
+			req->strict = true;
+			continue;
+		}
+		if (a[0] != '-') {
+			if (req->user != NULL)
+				return -1;
+			req->user = a;
+			continue;
+		}
+		if (v == NULL)
+			return -1;
+		i++;
+		if (strcmp(a, "-u") == 0)
+			req->user = v;
+		else if (strcmp(a, "-m") == 0 || strcmp(a, "--mailbox") == 0)
+			req->folder = v;
+		else if (strcmp(a, "-f") == 0)
+			req->sender = v;
+		else if (strcmp(a, "--lmtp") == 0)
+			req->lmtp = v;
+		else
+			return -1;
+	}
+	return req->user != NULL && req->user[0] != '\0' ? 0 : -1;
+}
+
+/* Reads and canonicalises the message; returns 0 or an exit code. */
+static int
+deliver_read(struct str *msg)
+{
+	struct str raw;
+	str_init(&raw, DELIVER_MAX_SIZE);
+	int rd = read_stdin(&raw), status = 0;
+	if (rd == 0)
+		lda_canonicalize(raw.data != NULL ? raw.data : "", raw.len,
+		                 msg);
+	if (rd < 0) {
+		print_error("deliver", "cannot read the message from stdin");
+		status = EX_TEMPFAIL;
+	} else if (rd > 0 || str_failed(msg)) {
+		print_error("deliver", "message larger than 64 MiB");
+		status = EX_DATAERR;
+	} else if (msg->len == 0) {
+		print_error("deliver", "empty message");
+		status = EX_DATAERR;
+	}
+	str_free(&raw);
+	return status;
+}
+
+/* Root becomes the store's owner; the owner itself writes directly.
+ * Anyone else (an MTA running us as the recipient) cannot. */
+static bool
+deliver_can_write(const char *data_dir)
+{
+	return geteuid() == 0 || access(data_dir, R_OK | W_OK | X_OK) == 0;
+}
+
+static int
+deliver_direct(const char *data_dir, const struct lda_request *req,
+               struct str *msg)
+{
+	const char *error = NULL;
+	struct store *store = NULL;
+	if (become_data_owner(&data_dir) < 0 ||
+	    store_upgrade(data_dir, &error) != STORE_OK ||
+	    store_open(data_dir, &store, &error) != STORE_OK) {
+		if (error != NULL)
+			print_error(data_dir, error);
+		return EX_TEMPFAIL;
+	}
+	/* Tell a running server as soon as each change is durable. */
+	store_set_change_hook(store, deliver_changed, (void *)data_dir);
+	int status = lda_deliver_store(store, req, msg);
+	store_close(&store);
+	return status;
+}
+
+static int
+main_deliver(const char *data_dir, char **args, int count)
+{
+	struct lda_request req;
+	if (deliver_parse(args, count, &req) < 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	bool direct = req.lmtp == NULL && data_dir != NULL &&
+	              data_dir[0] != '\0' && deliver_can_write(data_dir);
+	if (!direct && req.lmtp == NULL)
+		req.lmtp = getenv("CASELLA_LMTP") != NULL
+		               ? getenv("CASELLA_LMTP")
+		               : LDA_DEFAULT_LMTP;
+	struct str msg;
+	str_init(&msg, DELIVER_MAX_SIZE);
+	int status = deliver_read(&msg);
+	if (status == 0)
+		status = direct ? deliver_direct(data_dir, &req, &msg)
+		                : lda_deliver_lmtp(&req, &msg);
+	str_free(&msg);
+	return status;
+}
+
 static const struct casella_cmd casella_cmds[] = {
     {"user", "add", cmd_user_add, 1, 1},
     {"user", "del", cmd_user_del, 1, 1},
@@ -464,7 +477,7 @@ static const struct casella_cmd casella_cmds[] = {
     {"user", "otp", cmd_user_otp, 1, 7},
     {"auth", "cram-md5", cmd_auth_cram_md5, 1, 1},
     {"mailbox", "list", cmd_mailbox_list, 1, 1},
-    {"deliver", NULL, cmd_deliver, 1, 3},
+    {"deliver", NULL, NULL, 1, 12},
 };
 
 static const struct casella_cmd *
@@ -518,12 +531,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_FAIL;
 	}
-	bool deliver = cmd->verb == NULL;
+	if (cmd->run == NULL)
+		return main_deliver(data_dir, argv + i + skip, arg_count);
 	if (data_dir == NULL || data_dir[0] == '\0') {
 		fputs("casella: no data directory: use --data DIR or set "
 		      "CASELLA_DATA\n",
 		      stderr);
-		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
+		return EXIT_FAIL;
 	}
 	const char *error = NULL;
 	struct store *store = NULL;
@@ -534,7 +548,7 @@ main(int argc, char **argv)
 	    store_open(data_dir, &store, &error) != STORE_OK) {
 		if (error != NULL)
 			print_error(data_dir, error);
-		return deliver ? EX_TEMPFAIL : EXIT_FAIL;
+		return EXIT_FAIL;
 	}
 	struct casella_ctx ctx = {.store = store, .data_dir = data_dir};
 	int status = cmd->run(&ctx, argv + i + skip, arg_count);

@@ -17,9 +17,11 @@
 #include "lib/util.h"
 #include "master/control.h"
 #include "master/master.h"
+#include "lmtp/lmtp-server.h"
 #include "login/login.h"
 #include "imap/worker.h"
 #include "cmd/message-facts.h"
+#include "store/blob.h"
 #include "store/store.h"
 
 static void
@@ -51,7 +53,7 @@ usage(FILE *out)
 	      "  --workers N           event-loop threads (default: cores)\n"
 	      "  --login-timeout SECS  idle limit before login (default 120)\n"
 	      "  --idle-timeout SECS   idle limit after login (default 1800)\n"
-	      "  --idle-keepalive SECS  \"* OK Still here\" in IDLE so often\n"
+	      "  --idle-keepalive SECS \"* OK Still here\" in IDLE so often\n"
 	      "                        (default 120; 0: never)\n"
 	      "  --max-clients N       connections at most (default 200000)\n"
 	      "  --auth-threads N      password hashing threads (default:\n"
@@ -69,8 +71,25 @@ usage(FILE *out)
 	      "  --oauth-client-id ID  its client id\n"
 	      "  --oauth-client-secret-file FILE  its client secret\n"
 	      "  --oauth-user-claim C  claim naming the user (default sub)\n"
+	      "  --lmtp-listen ADDR:PORT|unix:PATH  LMTP listener for the\n"
+	      "                        MTA (repeatable)\n"
+	      "  --lmtp-socket-mode MODE  of LMTP unix sockets (0666)\n"
+	      "  --lmtp-socket-group NAME  their group\n"
+	      "  --local-domain DOMAIN  the LMTP domains (repeatable;\n"
+	      "                        default: any domain)\n"
+	      "  --recipient-delimiter C  before the detail ('+')\n"
+	      "  --detail-folders on|off  user+detail to folder detail\n"
+	      "                        when it exists (on)\n"
+	      "  --max-message-size N  LMTP SIZE limit (52428800)\n"
 	      "  --debug               verbose logging\n",
 	      out);
+}
+
+static void
+die_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "casellad: %s: %s\n", what, arg);
+	exit(2);
 }
 
 static int
@@ -137,6 +156,69 @@ parse_choice3(const char *arg)
 	        "always or never)\n",
 	        arg);
 	exit(2);
+}
+
+static void
+parse_lmtp_listen(const char *arg, struct server_config *config)
+{
+	if (config->lmtp_listen_count == SERVER_MAX_LISTEN)
+		die_usage("too many --lmtp-listen", arg);
+	struct lmtp_listen_spec *spec =
+	    &config->lmtp_listen[config->lmtp_listen_count++];
+	if (strncmp(arg, "unix:", 5) == 0) {
+		spec->is_unix = true;
+		if (arg[5] != '/' ||
+		    casella_strlcpy(spec->path, arg + 5, sizeof(spec->path)) >=
+		        sizeof(spec->path))
+			die_usage("--lmtp-listen unix: needs an absolute path "
+			          "under 108 bytes",
+			          arg);
+	} else if (parse_listen(arg, &spec->inet) < 0) {
+		die_usage("bad --lmtp-listen", arg);
+	}
+}
+
+static unsigned
+parse_mode(const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long mode = strtoul(arg, &end, 8);
+	if (errno != 0 || *end != '\0' || end == arg || mode > 0777)
+		die_usage("bad --lmtp-socket-mode", arg);
+	return (unsigned)mode;
+}
+
+static void
+parse_delivery_flag(int c, const char *arg, struct server_config *config)
+{
+	struct delivery_settings *d = &config->delivery;
+	uint64_t size;
+	switch (c) {
+	case 1031:
+		if (d->domain_count == DELIVERY_DOMAINS_MAX)
+			die_usage("too many --local-domain", arg);
+		d->domains[d->domain_count++] = arg;
+		break;
+	case 1032:
+		if (strlen(arg) > 1)
+			die_usage("--recipient-delimiter is one character",
+			          arg);
+		d->delimiter = arg[0];
+		break;
+	case 1033:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			die_usage("--detail-folders is on or off", arg);
+		d->detail_folders = strcmp(arg, "on") == 0;
+		break;
+	case 1034:
+		if (!parse_u64(arg, strlen(arg), UINT64_MAX, &size) ||
+		    size == 0 || size > BLOB_MAX_SIZE - 4 * LMTP_PATH_MAX)
+			die_usage("bad --max-message-size (at most 64 MiB)",
+			          arg);
+		config->max_message_size = size;
+		break;
+	}
 }
 
 /* Settings that cannot work together are refused at start. */
@@ -218,9 +300,11 @@ run_role(const struct server_config *config, const char *role)
 	if (sscanf(role, "login:%u", &index) == 1 &&
 	    index < config->login_processes)
 		return login_main(config, index, CONTROL_FD);
+	/* Parse each message once, when it is stored. */
+	store_set_facts_builder(message_facts_build);
+	if (strcmp(role, "lmtp") == 0)
+		return lmtp_main(config, CONTROL_FD);
 	if (strcmp(role, "mail") == 0) {
-		/* Parse each message once, when it is stored. */
-		store_set_facts_builder(message_facts_build);
 		store_set_text_builder(message_text_build);
 		return server_run(config, CONTROL_FD);
 	}
@@ -258,6 +342,13 @@ main(int argc, char **argv)
 	    {"max-preauth-per-ip", required_argument, NULL, 1020},
 	    {"max-per-user", required_argument, NULL, 1021},
 	    {"idle-keepalive", required_argument, NULL, 1023},
+	    {"lmtp-listen", required_argument, NULL, 1028},
+	    {"lmtp-socket-mode", required_argument, NULL, 1029},
+	    {"lmtp-socket-group", required_argument, NULL, 1030},
+	    {"local-domain", required_argument, NULL, 1031},
+	    {"recipient-delimiter", required_argument, NULL, 1032},
+	    {"detail-folders", required_argument, NULL, 1033},
+	    {"max-message-size", required_argument, NULL, 1034},
 	    {"oauth-jwt-key", required_argument, NULL, 1000},
 	    {"oauth-issuer", required_argument, NULL, 1001},
 	    {"oauth-audience", required_argument, NULL, 1002},
@@ -273,6 +364,9 @@ main(int argc, char **argv)
 	    .login_timeout_s = 120,
 	    .idle_timeout_s = 1800,
 	    .idle_keepalive_s = 120,
+	    .lmtp_socket_mode = 0666,
+	    .max_message_size = 50 * 1024 * 1024,
+	    .delivery = {.detail_folders = true, .delimiter = '+'},
 	    .max_clients = 200000,
 	    .auth_failure_delay_ms = 1000,
 	    .auth_cache_ttl_s = 900,
@@ -373,6 +467,21 @@ main(int argc, char **argv)
 		case 'I':
 			config.idle_timeout_s =
 			    parse_count(optarg, "--idle-timeout");
+			break;
+		case 1028:
+			parse_lmtp_listen(optarg, &config);
+			break;
+		case 1029:
+			config.lmtp_socket_mode = parse_mode(optarg);
+			break;
+		case 1030:
+			config.lmtp_socket_group = optarg;
+			break;
+		case 1031:
+		case 1032:
+		case 1033:
+		case 1034:
+			parse_delivery_flag(c, optarg, &config);
 			break;
 		case 1023:
 			config.idle_keepalive_s =

@@ -11,6 +11,7 @@
  * role), so each sees the same configuration.
  */
 
+#include "lmtp/delivery.h"
 #include "net/cidr.h"
 
 #define SERVER_MAX_LISTEN  16
@@ -21,6 +22,13 @@ struct listen_spec {
 	char host[64]; /* numeric IPv4 or IPv6 address */
 	uint16_t port;
 	bool tls; /* implicit TLS (--tls-listen, port 993) */
+};
+
+/* An LMTP listener: TCP, or a unix socket (unix:PATH). */
+struct lmtp_listen_spec {
+	bool is_unix;
+	char path[108]; /* sizeof(sun_path) */
+	struct listen_spec inet;
 };
 
 /* Where a password may cross the network in clear (LOGIN, PLAIN). */
@@ -58,6 +66,14 @@ struct server_config {
 	 * proxy-protocol.txt); a connection from them must. */
 	struct cidr proxy_trusted[SERVER_MAX_TRUSTED];
 	size_t proxy_trusted_count;
+
+	/* Delivery (the LMTP process). */
+	struct lmtp_listen_spec lmtp_listen[SERVER_MAX_LISTEN];
+	size_t lmtp_listen_count;
+	unsigned lmtp_socket_mode;     /* of unix sockets, e.g. 0666 */
+	const char *lmtp_socket_group; /* their group; NULL: unchanged */
+	uint64_t max_message_size;     /* SIZE; at most BLOB_MAX_SIZE */
+	struct delivery_settings delivery;
 
 	/* Authentication (the auth process). */
 	unsigned auth_threads;          /* hashing threads; default cores */

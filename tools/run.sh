@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make run`: serves IMAP on 127.0.0.1:1143 (STARTTLS) and 127.0.0.1:1993
-# (implicit TLS, as port 993 would) from ./run-data, creating it with a
+# (implicit TLS, as port 993 would), and LMTP on 127.0.0.1:2424, from
+# ./run-data, creating it with a
 # demo user and a generated password, and a self-signed certificate for
 # localhost in ./run-tls, the first time.
 set -e
@@ -8,6 +9,7 @@ data=${CASELLA_DATA:-run-data}
 tls=${CASELLA_TLS_DIR:-run-tls}
 port=${CASELLA_PORT:-1143}
 tls_port=${CASELLA_TLS_PORT:-1993}
+lmtp_port=${CASELLA_LMTP_PORT:-2424}
 if [ ! -f "$data/casella.db" ]; then
 	mkdir -p "$data"
 	password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
@@ -32,7 +34,9 @@ echo "Casella serving IMAP on 127.0.0.1:$port (STARTTLS) and 127.0.0.1:$tls_port
 echo "Log in as demo / $password, for instance:"
 echo "  curl --cacert $tls/cert.pem -u demo:$password imaps://localhost:$tls_port/INBOX"
 echo "  curl --ssl-reqd --cacert $tls/cert.pem -u demo:$password imap://localhost:$port/INBOX"
+echo "Deliver over LMTP on 127.0.0.1:$lmtp_port, for instance:"
+echo "  swaks --protocol LMTP --server 127.0.0.1:$lmtp_port --to demo"
 echo "Stop with Ctrl-C."
 exec build/casellad --data "$data" --listen "127.0.0.1:$port" \
 	--tls-listen "127.0.0.1:$tls_port" --tls-cert "$tls/cert.pem" \
-	--tls-key "$tls/key.pem"
+	--tls-key "$tls/key.pem" --lmtp-listen "127.0.0.1:$lmtp_port"

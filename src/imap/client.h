@@ -64,7 +64,7 @@ struct client {
 	struct client *idle_prev, *idle_next;
 	uint64_t keepalive_due_ms;
 	bool in_idlers;
-	struct client *free_next;   /* the worker's graveyard */
+	struct client *free_next; /* the worker's graveyard */
 };
 
 /* A session on conn, not yet logged in, with the login timeouts; it

@@ -211,27 +211,6 @@ login_control(struct loop_io *io, uint32_t events)
 	}
 }
 
-/* --- accepting */
-
-static void
-login_peer_describe(const struct sockaddr_storage *ss, struct conn_peer *peer)
-{
-	if (!proxy_addr_format(ss, peer->name, sizeof(peer->name)))
-		casella_strlcpy(peer->name, "?", sizeof(peer->name));
-	casella_strlcpy(peer->ip, "?", sizeof(peer->ip));
-	peer->loopback = false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, peer->ip, sizeof(peer->ip));
-		peer->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, peer->ip,
-		          sizeof(peer->ip));
-		peer->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-	}
-}
-
 static bool
 login_proxy_trusted(const struct login *login,
                     const struct sockaddr_storage *ss)
@@ -297,7 +276,7 @@ login_proxy_wait_run(void *context)
 	}
 	str_consume(&conn->input, consumed);
 	if (!info.local)
-		login_peer_describe(&info.src, &conn->peer);
+		conn_peer_describe(&info.src, &conn->peer);
 	struct login *login = w->login;
 	bool tls = w->tls;
 	conn_set_handler(conn, NULL, NULL);
@@ -345,7 +324,7 @@ login_accepted(struct login *login, struct login_listener *listener, int fd,
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct conn_peer peer;
-	login_peer_describe(ss, &peer);
+	conn_peer_describe(ss, &peer);
 	struct conn *conn = conn_create(worker->conns, fd, &peer);
 	if (!login_proxy_trusted(login, ss)) {
 		login_start_session(login, conn, listener->tls, false);

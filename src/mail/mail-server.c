@@ -188,6 +188,8 @@ worker_notify_socket(struct loop_io *io, uint32_t events)
 		if (r > 0)
 			hub_publish(mailbox_id);
 	}
+	/* Another process stored bodies that may wait for the index. */
+	indexer_wake();
 }
 
 static void

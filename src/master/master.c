@@ -19,8 +19,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <grp.h>
 
 #include <openssl/rand.h>
 
@@ -42,6 +45,8 @@
 #define MASTER_MAX_CHILDREN (2 + WORKER_MAX)
 /* In DATA: held while a server runs (master_lock_data_dir). */
 #define MASTER_LOCK_NAME "casellad.lock"
+/* Tenths of a second to wait for a dying server's LMTP socket. */
+#define MASTER_STALE_WAIT_STEPS 30
 
 struct master_child {
 	const char *role;
@@ -93,6 +98,83 @@ master_listen_socket(const struct listen_spec *spec, const char **error_r)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
 		*error_r = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A path in use by a live server answers a connect(); a stale one, left
+ * by a server that was killed, does not and is removed. */
+static int
+master_unix_stale(const struct sockaddr_un *sun, const char **error_r)
+{
+	struct stat st;
+	if (lstat(sun->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		*error_r = "an LMTP socket path names something else";
+		return -1;
+	}
+	/* The LMTP process of a server killed a moment ago (we hold the
+	 * data directory's lock) may still answer: it goes away on its
+	 * parent's death, so give it a few seconds. */
+	bool live = true;
+	for (int i = 0; i < MASTER_STALE_WAIT_STEPS && live; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		live = fd >= 0 && connect(fd, (const struct sockaddr *)sun,
+		                          sizeof(*sun)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (live)
+			usleep(100 * 1000);
+	}
+	if (live) {
+		*error_r = "another server listens on the LMTP socket";
+		return -1;
+	}
+	return unlink(sun->sun_path);
+}
+
+/* The socket's mode and group, so the MTA's user can connect. */
+static int
+master_unix_access(const struct server_config *config, const char *path,
+                   const char **error_r)
+{
+	gid_t gid = (gid_t)-1;
+	if (config->lmtp_socket_group != NULL) {
+		struct group *gr = getgrnam(config->lmtp_socket_group);
+		if (gr == NULL) {
+			*error_r = "--lmtp-socket-group: no such group";
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) ||
+	    chmod(path, (mode_t)config->lmtp_socket_mode) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+master_unix_socket(const struct server_config *config, const char *path,
+                   const char **error_r)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	casella_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (master_unix_stale(&sun, error_r) < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 1024) < 0) {
+		*error_r = strerror(errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (master_unix_access(config, path, error_r) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -312,6 +394,33 @@ master_start_mail(struct master *m, int channels[], const char **error_r)
 	return 0;
 }
 
+/* The LMTP process, when there are LMTP listeners: they are bound here,
+ * as root, so that port 24 and sockets in root's directories work. */
+static int
+master_start_lmtp(struct master *m, const char **error_r)
+{
+	const struct server_config *config = m->config;
+	if (config->lmtp_listen_count == 0)
+		return 0;
+	int lmtp = master_spawn(m, "lmtp", error_r);
+	if (lmtp < 0)
+		return -1;
+	for (size_t l = 0; l < config->lmtp_listen_count; l++) {
+		const struct lmtp_listen_spec *spec = &config->lmtp_listen[l];
+		int fd = spec->is_unix
+		             ? master_unix_socket(config, spec->path, error_r)
+		             : master_listen_socket(&spec->inet, error_r);
+		if (fd < 0 || master_send_fd(lmtp, CONTROL_FD_LISTEN,
+		                             (uint32_t)l, fd, error_r) < 0)
+			return -1;
+	}
+	if (control_send_start(lmtp) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 master_start_login(struct master *m, unsigned index, int auth_fd, int mail_fd,
                    const char **error_r)
@@ -369,6 +478,8 @@ master_start(struct master *m, const char **error_r)
 		ret = master_start_auth(m, auth_side, error_r);
 	if (ret == 0)
 		ret = master_start_mail(m, mail_side, error_r);
+	if (ret == 0)
+		ret = master_start_lmtp(m, error_r);
 	for (unsigned l = 0; l < logins && ret == 0; l++) {
 		ret = master_start_login(m, l, auth_pairs[l][1],
 		                         mail_pairs[l][1], error_r);
@@ -597,6 +708,34 @@ master_wait(struct master *m, const sigset_t *signals)
 	return status;
 }
 
+static void
+master_log_listeners(const struct server_config *config)
+{
+	for (size_t i = 0; i < config->listen_count; i++)
+		log_info("listening on %s port %u%s", config->listen[i].host,
+		         config->listen[i].port,
+		         config->listen[i].tls ? " (TLS)" : "");
+	for (size_t i = 0; i < config->lmtp_listen_count; i++) {
+		const struct lmtp_listen_spec *l = &config->lmtp_listen[i];
+		if (l->is_unix)
+			log_info("LMTP listening on unix:%s", l->path);
+		else
+			log_info("LMTP listening on %s port %u", l->inet.host,
+			         l->inet.port);
+	}
+}
+
+/* A clean stop takes the LMTP sockets away, so MTAs see at once that
+ * nobody listens (a stale socket would be removed at the next start). */
+static void
+master_unlink_sockets(const struct server_config *config)
+{
+	for (size_t i = 0; i < config->lmtp_listen_count; i++) {
+		if (config->lmtp_listen[i].is_unix)
+			(void)unlink(config->lmtp_listen[i].path);
+	}
+}
+
 int
 master_main(const struct server_config *config, int argc, char **argv)
 {
@@ -622,11 +761,9 @@ master_main(const struct server_config *config, int argc, char **argv)
 		master_stop_all(&m);
 		return 1;
 	}
-	for (size_t i = 0; i < config->listen_count; i++)
-		log_info("listening on %s port %u%s", config->listen[i].host,
-		         config->listen[i].port,
-		         config->listen[i].tls ? " (TLS)" : "");
+	master_log_listeners(config);
 	int status = master_wait(&m, &signals);
+	master_unlink_sockets(config);
 	close(lock);
 	return status;
 }

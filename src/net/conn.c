@@ -1,7 +1,9 @@
 /* Connections, whatever protocol runs on them; see conn.h. */
 #include "net/conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "net/proxy.h"
 #include "net/tls.h"
 
 /* Input the buffer may hold: a long line being assembled and one more
@@ -575,4 +578,30 @@ conn_detach(struct conn *conn)
 	conn_unlink(conn);
 	conn->io.fd = -1;
 	return fd;
+}
+
+void
+conn_peer_describe(const struct sockaddr_storage *ss, struct conn_peer *peer)
+{
+	casella_strlcpy(peer->ip, "?", sizeof(peer->ip));
+	peer->loopback = false;
+	if (ss->ss_family == AF_UNIX) {
+		/* A local socket: as close as it gets. */
+		casella_strlcpy(peer->name, "unix", sizeof(peer->name));
+		casella_strlcpy(peer->ip, "local", sizeof(peer->ip));
+		peer->loopback = true;
+		return;
+	}
+	if (!proxy_addr_format(ss, peer->name, sizeof(peer->name)))
+		casella_strlcpy(peer->name, "?", sizeof(peer->name));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+		inet_ntop(AF_INET, &sin->sin_addr, peer->ip, sizeof(peer->ip));
+		peer->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, peer->ip,
+		          sizeof(peer->ip));
+		peer->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
 }

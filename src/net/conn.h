@@ -90,6 +90,11 @@ struct conn {
 	struct conn *free_next;           /* closed, freed after the batch */
 };
 
+struct sockaddr_storage;
+/* Names an accepted socket's peer (loopback for a unix socket). */
+void conn_peer_describe(const struct sockaddr_storage *ss,
+                        struct conn_peer *peer);
+
 struct conn_set *conn_set_create(struct loop *loop);
 /* Frees the set; every connection must be closed and freed first. */
 void conn_set_destroy(struct conn_set **set);

@@ -1,0 +1,35 @@
+#ifndef CASELLA_LMTP_SESSION_H
+#define CASELLA_LMTP_SESSION_H
+
+#include <stdint.h>
+
+#include "lmtp/delivery.h"
+
+/*
+ * One LMTP session (RFC 2033) on a connection (net/conn.h): greeting,
+ * LHLO, transactions with one reply per recipient after DATA or BDAT
+ * LAST, and final delivery through lmtp/delivery.h.  It lives on one
+ * event loop and frees itself when its connection closes.
+ */
+
+struct conn;
+struct store;
+
+/* What the sessions of one event loop share. */
+struct lmtp_context {
+	struct store *store;
+	const struct delivery_settings *settings;
+	uint64_t max_size; /* SIZE (RFC 1870): message bytes at most */
+	const char *hostname;
+};
+
+/* Limits (RFC 5321 4.5.3.1): command lines, recipients, bad commands. */
+#define LMTP_LINE_MAX        2048
+#define LMTP_RCPT_MAX        1000
+#define LMTP_ERRORS_MAX      20
+#define LMTP_IDLE_TIMEOUT_MS (5 * 60 * 1000) /* RFC 5321 4.5.3.2.7 */
+
+/* Starts a session on conn: it becomes conn's handler and greets. */
+void lmtp_session_start(struct conn *conn, const struct lmtp_context *ctx);
+
+#endif
