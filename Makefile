@@ -20,7 +20,7 @@ endif
 # missing ones (as root).
 BUILD_PKGS = gcc make libsqlite3-dev libssl-dev libcrypt-dev pkg-config \
 	libkrb5-dev libjansson-dev libcurl4-openssl-dev
-TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev \
+TEST_PKGS = python3 python3-pytest curl isync neomutt tmux clang libclang-rt-14-dev swaks \
 	gsasl libsasl2-modules libsasl2-modules-otp fetchmail openssl \
 	krb5-kdc krb5-admin-server krb5-user python3-gssapi python3-jwt \
 	python3-cryptography util-linux
