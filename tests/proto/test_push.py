@@ -67,3 +67,23 @@ def test_idle_keepalive_off(own_server):
     tag, _ = idle_start(c)
     assert idle_wait(c, lambda s: len(s) >= 1, 2.5) == []
     idle_done(c, tag)
+
+
+def test_idle_sees_copy_and_move_from_another_session(own_server):
+    srv = own_server()
+    a = srv.login("alice", "alicepw")
+    a.command("CREATE Work").ok()
+    for i in range(3):
+        a.append("INBOX", mailgen.plain(subject="m%d" % i)).ok()
+    b = srv.login("alice", "alicepw")
+    b.select("Work").ok()
+    tag, _ = idle_start(b)
+    time.sleep(0.1)
+    a.select().ok()
+    a.command("COPY 1 Work").ok()
+    seen = idle_wait(b, lambda s: any(u.kind == "EXISTS" and u.number == 1 for u in s), 2.0)
+    assert any(u.kind == "EXISTS" and u.number == 1 for u in seen), seen
+    a.command("MOVE 2:3 Work").ok()
+    seen = idle_wait(b, lambda s: any(u.kind == "EXISTS" and u.number == 3 for u in s), 2.0)
+    assert any(u.kind == "EXISTS" and u.number == 3 for u in seen), seen
+    idle_done(b, tag)
