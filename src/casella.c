@@ -351,10 +351,19 @@ become_data_owner(const char **data_dir)
 	return 0;
 }
 
+/* The server's queue may be full for a moment: try for a second, so
+ * its IDLE sessions do not miss the message. */
 static void
 deliver_changed(void *context, int64_t mailbox_id)
 {
-	notify_send(context, mailbox_id);
+	for (int i = 0; i < 100; i++) {
+		if (notify_send(context, mailbox_id) == 0)
+			return;
+		usleep(10 * 1000);
+	}
+	print_error("deliver", "the server did not take the change notice; "
+	                       "its sessions see the message at their next "
+	                       "command");
 }
 
 /* deliver's arguments: NAME [--mailbox MBOX] (the first form), or

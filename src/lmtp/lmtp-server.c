@@ -34,6 +34,7 @@
 #define LMTP_TICK_MS 1000
 /* Out of descriptors: how long accepting pauses. */
 #define LMTP_ACCEPT_PAUSE_MS 1000
+#define LMTP_UNSENT_MAX      64
 
 struct lmtp_thread;
 
@@ -56,6 +57,11 @@ struct lmtp_thread {
 	struct lmtp_listener listeners[SERVER_MAX_LISTEN];
 	size_t listener_count;
 	uint64_t resume_ms; /* accepting paused until then; 0: not */
+	/* Changes the mail process did not take yet (its queue was full),
+	 * sent again each tick; past the room, one NOTIFY_ALL. */
+	int64_t unsent[LMTP_UNSENT_MAX];
+	size_t unsent_count;
+	bool unsent_all;
 };
 
 static char lmtp_hostname[256];
@@ -119,12 +125,48 @@ lmtp_accept(struct loop_io *io, uint32_t events)
 	}
 }
 
-/* A committed change: the mail process wakes the sessions watching. */
+static void
+lmtp_unsent_add(struct lmtp_thread *t, int64_t mailbox_id)
+{
+	for (size_t i = 0; i < t->unsent_count; i++) {
+		if (t->unsent[i] == mailbox_id)
+			return;
+	}
+	if (t->unsent_count < LMTP_UNSENT_MAX)
+		t->unsent[t->unsent_count++] = mailbox_id;
+	else
+		t->unsent_all = true;
+}
+
+/* Sends what is waiting; keeps what the mail process cannot take yet. */
+static void
+lmtp_unsent_flush(struct lmtp_thread *t)
+{
+	const char *dir = t->config->data_dir;
+	if (t->unsent_all) {
+		if (notify_send(dir, NOTIFY_ALL) < 0)
+			return;
+		t->unsent_all = false;
+		t->unsent_count = 0;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < t->unsent_count; i++) {
+		if (notify_send(dir, t->unsent[i]) < 0)
+			t->unsent[kept++] = t->unsent[i];
+	}
+	t->unsent_count = kept;
+}
+
+/* A committed change: the mail process wakes the sessions watching.  A
+ * notice it could not take is kept and sent again: never lost. */
 static void
 lmtp_store_changed(void *context, int64_t mailbox_id)
 {
 	struct lmtp_thread *t = context;
-	notify_send(t->config->data_dir, mailbox_id);
+	lmtp_unsent_flush(t);
+	if (t->unsent_count > 0 || t->unsent_all ||
+	    notify_send(t->config->data_dir, mailbox_id) < 0)
+		lmtp_unsent_add(t, mailbox_id);
 }
 
 static void
@@ -132,6 +174,7 @@ lmtp_tick(void *context)
 {
 	struct lmtp_thread *t = context;
 	conn_set_tick(t->conns);
+	lmtp_unsent_flush(t);
 	if (t->resume_ms != 0 && now_ms() >= t->resume_ms) {
 		t->resume_ms = 0;
 		lmtp_listeners_set(t, true);

@@ -69,6 +69,18 @@ hub_publish(int64_t mailbox_id)
 	pthread_mutex_unlock(&hub_lock);
 }
 
+void
+hub_publish_all(void)
+{
+	static const uint64_t one = 1;
+	pthread_mutex_lock(&hub_lock);
+	for (unsigned i = 0; i < hub_worker_count; i++) {
+		hub_workers[i]->overflow = true;
+		(void)!write(hub_workers[i]->event_fd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&hub_lock);
+}
+
 size_t
 hub_take(unsigned slot, int64_t *ids, int *overflow_r)
 {

@@ -18,6 +18,9 @@ void hub_init(void);
 /* Returns the worker's slot; event_fd is an eventfd it polls. */
 unsigned hub_register_worker(int event_fd);
 void hub_publish(int64_t mailbox_id);
+/* Every worker rechecks every selected mailbox: for a notice that lost
+ * track of which mailboxes changed. */
+void hub_publish_all(void);
 /*
  * Takes the worker's queued ids into ids (room for HUB_QUEUE_MAX) and
  * returns how many; *overflow_r is set if ids were lost to the limit, in

@@ -185,7 +185,9 @@ worker_notify_socket(struct loop_io *io, uint32_t events)
 	int64_t mailbox_id;
 	int r;
 	while ((r = notify_receive(io->fd, &mailbox_id)) != 0) {
-		if (r > 0)
+		if (r > 0 && mailbox_id == NOTIFY_ALL)
+			hub_publish_all();
+		else if (r > 0)
 			hub_publish(mailbox_id);
 	}
 	/* Another process stored bodies that may wait for the index. */

@@ -20,21 +20,25 @@ notify_address(const char *data_dir, struct sockaddr_un *sun)
 	return n > 0 && (size_t)n < sizeof(sun->sun_path) ? 0 : -1;
 }
 
-void
+int
 notify_send(const char *data_dir, int64_t mailbox_id)
 {
 	struct sockaddr_un sun;
 	if (notify_address(data_dir, &sun) < 0)
-		return;
+		return 0;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return;
+		return -1;
 	char msg[32];
 	int n = snprintf(msg, sizeof(msg), "%" PRId64, mailbox_id);
-	/* Errors (no server, queue full) are fine: the server also polls. */
-	(void)sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&sun,
-	             sizeof(sun));
+	ssize_t r =
+	    sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&sun, sizeof(sun));
+	int saved = errno;
 	close(fd);
+	/* No socket, or nobody reading it: no server, no sessions. */
+	if (r < 0 && (saved == ENOENT || saved == ECONNREFUSED))
+		return 0;
+	return r == n ? 0 : -1;
 }
 
 int

@@ -11,14 +11,21 @@
  */
 #define NOTIFY_SOCKET_NAME "notify.sock"
 
-/* Best effort, never blocks: no server running is not an error. */
-void notify_send(const char *data_dir, int64_t mailbox_id);
+/* "Recheck every mailbox": what a sender that lost track of which
+ * mailboxes it changed sends instead. */
+#define NOTIFY_ALL 0
+
+/* Never blocks.  Returns 0 if the server has it, or if no server runs
+ * (nobody to tell); -1 if the server's queue was full: the caller must
+ * send it again later (or NOTIFY_ALL), or sessions would miss it. */
+int notify_send(const char *data_dir, int64_t mailbox_id);
 
 /* Binds the socket (replacing a stale one); returns a non-blocking fd or
  * -1 with *error_r set. */
 int notify_listen(const char *data_dir, const char **error_r);
-/* Reads one datagram; returns 1 with *mailbox_id_r, 0 if none is waiting,
- * -1 on a malformed datagram (ignored by the caller). */
+/* Reads one datagram; returns 1 with *mailbox_id_r (NOTIFY_ALL or a
+ * mailbox), 0 if none is waiting, -1 on a malformed datagram (ignored by
+ * the caller). */
 int notify_receive(int fd, int64_t *mailbox_id_r);
 
 #endif

@@ -369,3 +369,49 @@ def test_concurrent_deliveries_while_clients_idle(lmtp_server):
         ids = sorted(b.split(b"Message-ID: ", 1)[1].split(b"\r\n", 1)[0]
                      for b in bodies(srv, user, user + "pw"))
         assert len(ids) == total and len(set(ids)) == total
+
+
+def role_pid(srv, role):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if ppid == srv.pid and b"--role" in args and role.encode() in args:
+            return int(pid)
+    raise AssertionError("no %s process" % role)
+
+
+def test_notices_the_mail_process_could_not_take_are_sent_again(lmtp_server):
+    """With the mail process stopped, its notice queue fills up
+    (net.unix.max_dgram_qlen); the LMTP process keeps what did not fit
+    and sends it again, so the IDLE session still ends up right."""
+    srv = lmtp_server()
+    imap = srv.login("bob", "bobpw")
+    imap.select().ok()
+    tag, _ = idle_start(imap)
+    mail = role_pid(srv, "mail")
+    qlen = int(open("/proc/sys/net/unix/max_dgram_qlen").read())
+    os.kill(mail, 19)  # SIGSTOP
+    try:
+        c = connect(srv)
+        c.lhlo()
+        # Distinct mailboxes, so the hub cannot coalesce the notices.
+        users = ["alice"] + ["u%d" % i for i in range(qlen + 20)]
+        for u in users[1:]:
+            srv.cli("user", "add", u, input="pw\n")
+        for u in users:
+            _, _, _, final = c.transaction("s@x.test", [u], mailgen.plain())
+            assert final[0].code == 250
+        _, _, _, final = c.transaction("s@x.test", ["bob"], mailgen.plain())
+        assert final[0].code == 250
+    finally:
+        os.kill(mail, 18)  # SIGCONT
+    seen = idle_wait(imap, lambda s: any(u.kind == "EXISTS" and u.number == 1 for u in s), 5.0)
+    assert any(u.kind == "EXISTS" and u.number == 1 for u in seen), seen
+    idle_done(imap, tag)
