@@ -353,16 +353,26 @@ def test_concurrent_deliveries_while_clients_idle(lmtp_server):
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
+    def run_deliver(n):
+        # `casella deliver` processes, writing the store beside the server.
+        for i in range(per_sender):
+            msg = mailgen.plain(subject="d %d-%d" % (n, i), message_id="<d%d-%d@test>" % (n, i))
+            for user in ("alice", "bob"):
+                p = srv.cli("deliver", "-u", user, input=msg, check=False)
+                if p.returncode != 0:
+                    errors.append(p.stderr)
+
     threads = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
+    threads += [threading.Thread(target=run_deliver, args=(n,)) for n in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors[:3]
-    total = senders * per_sender
+    total = (senders + 2) * per_sender
     for conn, tag in idlers:
         seen = idle_wait(conn, lambda s: any(u.kind == "EXISTS" and u.number == total
-                                             for u in s), 5.0)
+                                             for u in s), 10.0)
         assert any(u.kind == "EXISTS" and u.number == total for u in seen), seen[-3:]
         idle_done(conn, tag)
     for user in ("alice", "bob"):
