@@ -374,7 +374,7 @@ lmtp_command(struct lmtp_session *s, const char *line, size_t len)
 		conn_close_after_output(s->conn, "quit");
 		return;
 	case LMTP_VRFY:
-		lmtp_reply(s, "252 2.5.2 Cannot VRFY; send the mail");
+		lmtp_reply(s, "252 2.0.0 Cannot VRFY; send the mail and see");
 		return;
 	case LMTP_HELP:
 		lmtp_reply(s, "214 2.0.0 See RFC 2033");
