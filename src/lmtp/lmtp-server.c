@@ -360,6 +360,7 @@ lmtp_main(const struct server_config *config, int control)
 		return 1;
 	}
 	config = &local;
+	store_use_private_tmp(config->data_dir);
 	struct lmtp_thread *threads =
 	    xcalloc(config->worker_count, sizeof(*threads));
 	unsigned count = 0, started = 0;

@@ -371,11 +371,7 @@ server_prepare(const struct server_config *config)
 	mail_replay = ticket_replay_create();
 	mail_user_limit = user_limit_create(config->max_per_user);
 	hub_init();
-	/* SQLite's temporary files (big sorts, index merges) stay in the
-	 * store, the one place the cage lets the mail process write. */
-	char tmpdir[4200];
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", config->data_dir);
-	setenv("SQLITE_TMPDIR", tmpdir, 1);
+	store_use_private_tmp(config->data_dir);
 }
 
 /* Opens every worker's store, cages the process (its files now exist),

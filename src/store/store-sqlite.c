@@ -465,6 +465,14 @@ store_changed(struct store *store, int64_t mailbox_id)
 }
 
 void
+store_use_private_tmp(const char *data_dir)
+{
+	char tmpdir[4200];
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", data_dir);
+	setenv("SQLITE_TMPDIR", tmpdir, 1);
+}
+
+void
 store_set_change_hook(struct store *store, store_change_hook *hook,
                       void *context)
 {

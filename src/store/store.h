@@ -146,6 +146,10 @@ struct store;
  * copy target, delete, rename), so sessions watching it can be told. */
 typedef void store_change_hook(void *context, int64_t mailbox_id);
 
+/* SQLite's temporary files (statement journals, big sorts, index
+ * merges) go to DATA/tmp, the one place a caged process may write; call
+ * before the first store_open() of a process. */
+void store_use_private_tmp(const char *data_dir);
 /* Opens (creating if needed) the store in data_dir. */
 enum store_result store_open(const char *data_dir, struct store **store_r,
                              const char **error_r);

@@ -425,3 +425,19 @@ def test_notices_the_mail_process_could_not_take_are_sent_again(lmtp_server):
     seen = idle_wait(imap, lambda s: any(u.kind == "EXISTS" and u.number == 1 for u in s), 5.0)
     assert any(u.kind == "EXISTS" and u.number == 1 for u in seen), seen
     idle_done(imap, tag)
+
+
+def test_many_recipients_and_a_large_message(lmtp_server):
+    """Ten recipients of a 300 KB message, one transaction each."""
+    srv = lmtp_server()
+    users = ["m%d" % i for i in range(10)]
+    for u in users:
+        srv.cli("user", "add", u, input="pw\n")
+    c = connect(srv)
+    c.lhlo()
+    body = "".join("line %06d of a long message with words in it\r\n" % i
+                   for i in range(6000))
+    for _ in range(3):
+        _, rr, _, final = c.transaction("s@x.test", users, mailgen.plain(body=body))
+        assert [r.code for r in final] == [250] * 10, final
+    assert "store failed" not in srv.log_text()
