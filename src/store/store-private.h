@@ -23,6 +23,8 @@
 #define STORE_KEYWORDS_MAX       256
 #define STORE_KEYWORDS_MAX_LEN   16384
 #define STORE_BUSY_TIMEOUT_MSECS 10000
+/* The longest sleep between two tries for another process's lock. */
+#define STORE_BUSY_STEP_US 1000
 #define STORE_SCHEMA_VERSION     2
 
 /* Cached prepared statements; SQL text is in store-sqlite.c. */

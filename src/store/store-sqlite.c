@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "arena.h"
@@ -556,12 +557,35 @@ store_schema_init(struct store *store)
 	return ret;
 }
 
+/*
+ * Another process holds the write lock (the LMTP process and the mail
+ * process write the same store).  sqlite3_busy_timeout() sleeps 1, 2, 5,
+ * ... up to 100 ms between tries, so a writer that just missed a lock
+ * held for a millisecond waited up to 100 ms: the tail of LMTP delivery
+ * and APPEND latency.  Here every try is at most STORE_BUSY_STEP_US
+ * apart, up to the same total timeout.
+ */
+static int
+store_busy(void *context, int count)
+{
+	(void)context;
+	uint64_t step = (uint64_t)(count + 1) * 100;
+	if (step > STORE_BUSY_STEP_US)
+		step = STORE_BUSY_STEP_US;
+	/* Past the first steps each try sleeps STORE_BUSY_STEP_US. */
+	if ((uint64_t)count * STORE_BUSY_STEP_US >
+	    (uint64_t)STORE_BUSY_TIMEOUT_MSECS * 1000)
+		return 0;
+	usleep((useconds_t)step);
+	return 1;
+}
+
 static enum store_result
 store_configure(struct store *store)
 {
 	sqlite3_stmt *stmt;
 
-	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MSECS);
+	sqlite3_busy_handler(store->db, store_busy, NULL);
 	/* WAL: readers don't block the writer; the setting is persistent. */
 	if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1,
 	                       &stmt, NULL) != SQLITE_OK)
