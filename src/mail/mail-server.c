@@ -191,10 +191,10 @@ worker_notify_socket(struct loop_io *io, uint32_t events)
 }
 
 static void
-worker_store_changed(void *context, int64_t mailbox_id)
+worker_store_changed(void *context, const struct store_change *change)
 {
 	(void)context;
-	hub_publish(mailbox_id);
+	hub_publish(change->mailbox_id);
 	/* New bodies may wait for the index. */
 	indexer_wake();
 }

@@ -295,7 +295,7 @@ static enum store_result
 store_append_locked(struct store *store, int64_t mailbox_id,
                     const struct store_append_request *requests, size_t count,
                     struct store_append_item *items, uint32_t *uids_r,
-                    uint32_t *uidvalidity_r)
+                    uint32_t *uidvalidity_r, int64_t *user_id_r)
 {
 	struct store_mailbox_row row;
 
@@ -303,6 +303,7 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 	if (ret != STORE_OK)
 		return ret;
 	*uidvalidity_r = row.uidvalidity;
+	*user_id_r = row.user_id;
 	if (count == 0)
 		return STORE_OK;
 	if (row.uidnext > STORE_UID_MAX ||
@@ -351,6 +352,7 @@ store_append(struct store *store, int64_t mailbox_id,
 		                    error_r);
 	struct store_append_item *items = xcalloc(count, sizeof(*items));
 	struct arena *arena = arena_create(16384);
+	int64_t user_id = 0;
 	enum store_result ret =
 	    store_append_prepare(store, requests, count, items, arena);
 	if (ret == STORE_OK)
@@ -358,10 +360,10 @@ store_append(struct store *store, int64_t mailbox_id,
 	if (ret == STORE_OK)
 		ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_tx_end(store,
-		                   store_append_locked(store, mailbox_id,
-		                                       requests, count, items,
-		                                       uids_r, uidvalidity_r));
+		ret = store_tx_end(
+		    store, store_append_locked(store, mailbox_id, requests,
+		                               count, items, uids_r,
+		                               uidvalidity_r, &user_id));
 	if (ret == STORE_OK)
 		store_gc_forget(store);
 	else
@@ -375,7 +377,8 @@ store_append(struct store *store, int64_t mailbox_id,
 	free(items);
 	arena_destroy(&arena);
 	if (ret == STORE_OK && count > 0)
-		store_changed(store, mailbox_id);
+		store_changed(store, STORE_CHANGE_MESSAGES, user_id,
+		              mailbox_id);
 	return store_result(store, ret, error_r);
 }
 
@@ -498,9 +501,11 @@ store_messages_copy(struct store *store, int64_t src_id, const uint32_t *uids,
 	*src_uids_r = store_vec_finish(&ctx.src_uids, arena, &n);
 	*dst_uids_r = store_vec_finish(&ctx.dst_uids, arena, count_r);
 	if (*count_r > 0) {
-		store_changed(store, dst_id);
+		store_changed(store, STORE_CHANGE_MESSAGES, ctx.dst.user_id,
+		              dst_id);
 		if (move && src_id != dst_id)
-			store_changed(store, src_id);
+			store_changed(store, STORE_CHANGE_MESSAGES,
+			              ctx.src.user_id, src_id);
 	}
 	return STORE_OK;
 }
@@ -546,11 +551,12 @@ store_deleted_list(struct store *store, int64_t mailbox_id,
 static enum store_result
 store_expunge_locked(struct store *store, int64_t mailbox_id,
                      const uint32_t *only_uids, size_t only_count,
-                     struct store_vec *deleted)
+                     struct store_vec *deleted, int64_t *user_id_r)
 {
 	struct store_mailbox_row row;
 
 	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	*user_id_r = ret == STORE_OK ? row.user_id : 0;
 	if (ret == STORE_OK)
 		ret = store_deleted_list(store, mailbox_id, only_uids,
 		                         only_count, deleted);
@@ -586,15 +592,16 @@ store_expunge(struct store *store, int64_t mailbox_id,
               const char **error_r)
 {
 	struct store_vec deleted;
+	int64_t user_id = 0;
 
 	*expunged_r = NULL;
 	*expunged_count_r = 0;
 	store_vec_init(&deleted, sizeof(struct store_deleted));
 	enum store_result ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_tx_end(
-		    store, store_expunge_locked(store, mailbox_id, only_uids,
-		                                only_count, &deleted));
+		ret = store_tx_end(store, store_expunge_locked(
+		                              store, mailbox_id, only_uids,
+		                              only_count, &deleted, &user_id));
 	if (ret != STORE_OK) {
 		store_gc_forget(store);
 		store_vec_free(&deleted);
@@ -608,7 +615,8 @@ store_expunge(struct store *store, int64_t mailbox_id,
 	*expunged_r = uids;
 	*expunged_count_r = deleted.count;
 	if (deleted.count > 0)
-		store_changed(store, mailbox_id);
+		store_changed(store, STORE_CHANGE_MESSAGES, user_id,
+		              mailbox_id);
 	store_vec_free(&deleted);
 	return STORE_OK;
 }
