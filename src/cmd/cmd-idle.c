@@ -1,11 +1,9 @@
 /* IDLE (RFC 9051 6.3.13, RFC 2177): updates go out the moment another
- * session or a delivery changes the mailbox (client_notify_mailbox). */
+ * session or a delivery changes the mailbox (client_wake). */
 #include <strings.h>
 
 #include "imap/client.h"
 #include "imap/command.h"
-#include "imap/view.h"
-#include "lib/log.h"
 
 static enum cmd_result
 idle_input(struct command *cmd, const char *line, size_t len)
@@ -22,14 +20,9 @@ cmd_idle(struct command *cmd)
 	struct client *client = cmd->client;
 	if (cmd->arg_count != 0)
 		return cmd_bad(cmd, "IDLE takes no arguments");
-	/* Changes that came before IDLE are sent right away. */
-	if (client->view != NULL) {
-		const char *error;
-		if (view_sync(client, true, &error) < 0)
-			log_error("session=%llx sync failed: %s",
-			          (unsigned long long)client->id, error);
-		client->mailbox_changed = false;
-	}
+	/* Changes that came before IDLE are sent right away (with NOTIFY,
+	 * those it asked for: RFC 5465 4). */
+	client_push_updates(client, CLIENT_PUSH_IDLE_START);
 	client_send(client, "+ idling\r\n");
 	cmd->input_line = idle_input;
 	return CMD_WAIT_INPUT;

@@ -15,6 +15,7 @@
 #include "imap/parser.h"
 #include "imap/view.h"
 #include "lib/arena.h"
+#include "lib/idmap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "auth/sasl.h"
@@ -127,6 +128,8 @@ client_bury(struct client *client)
 {
 	struct worker *worker = client->worker;
 	client->destroyed = true;
+	/* No change reaches it any more. */
+	idmap_remove(&worker->by_mailbox, &client->mailbox_node);
 	if (worker->client_gone != NULL)
 		worker->client_gone(worker, client);
 	client_unlink(worker, client);
@@ -258,6 +261,17 @@ client_send_tagged(struct client *client, struct command *cmd)
 	            cmd->result_text != NULL ? cmd->result_text : "done");
 }
 
+/* Sends the selected mailbox's changes; RFC 9051 7.5.1 decides whether
+ * expunges may go now. */
+static void
+client_sync_view(struct client *client, bool allow_expunge)
+{
+	const char *error;
+	if (view_sync(client, allow_expunge, &error) < 0)
+		log_error("session=%llx sync failed: %s",
+		          (unsigned long long)client->id, error);
+}
+
 /* The command finished: mailbox updates, then the tagged line. */
 static void
 client_finish_command(struct client *client)
@@ -267,10 +281,7 @@ client_finish_command(struct client *client)
 	    client->state == CLIENT_STATE_SELECTED) {
 		bool allow_expunge =
 		    !(cmd->def->flags & CMD_FLAG_USES_SEQS) || cmd->uid;
-		const char *error;
-		if (view_sync(client, allow_expunge, &error) < 0)
-			log_error("session=%llx sync failed: %s",
-			          (unsigned long long)client->id, error);
+		client_sync_view(client, allow_expunge);
 		client->mailbox_changed = false;
 	}
 	client_send_tagged(client, cmd);
@@ -548,6 +559,15 @@ client_start_tls(struct client *client)
 		client_destroy(client, "TLS failed to start");
 }
 
+/* True while IDLE waits for DONE. */
+static bool
+client_in_idle(const struct client *client)
+{
+	const struct command *cmd = client->command;
+	return cmd != NULL && cmd->input_line != NULL &&
+	       strcmp(cmd->name, "IDLE") == 0;
+}
+
 /* The connection's run(): as many steps as can be done now. */
 static void
 client_run_steps(void *context)
@@ -566,27 +586,53 @@ client_run_steps(void *context)
 	}
 	if (client->destroyed)
 		return;
+	/* Between commands, or in IDLE: updates held back for output to
+	 * drain, or noted by the worker, go now. */
+	if (client->command == NULL)
+		client_push_updates(client, CLIENT_PUSH_BETWEEN);
+	else if (client_in_idle(client))
+		client_push_updates(client, CLIENT_PUSH_IDLE);
 	client_set_flow(client);
 	if (client->starttls)
 		client_start_tls(client);
 }
 
-void
-client_notify_mailbox(struct client *client)
+/*
+ * The selected mailbox's changes, pushed (not before a tagged line).
+ * force: look even if no hub notice came (IDLE's start).
+ */
+static void
+client_push_view(struct client *client, bool idle, bool force)
 {
-	if (client->destroyed || client->view == NULL)
+	if (!client->mailbox_changed && !force)
 		return;
-	client->mailbox_changed = true;
-	struct command *cmd = client->command;
-	/* Only IDLE listens while a command is running (RFC 9051 6.3.13:
-	 * updates are sent at once during IDLE). */
-	if (cmd == NULL || cmd->input_line == NULL ||
-	    strcmp(cmd->name, "IDLE") != 0)
+	/* Only IDLE hears at once (RFC 9051 6.3.13). */
+	if (!idle)
 		return;
-	const char *error;
-	if (view_sync(client, true, &error) < 0)
-		log_error("session=%llx sync failed: %s",
-		          (unsigned long long)client->id, error);
+	client_sync_view(client, true);
 	client->mailbox_changed = false;
+}
+
+void
+client_push_updates(struct client *client, enum client_push when)
+{
+	bool idle = when != CLIENT_PUSH_BETWEEN;
+	struct conn *conn = client->conn;
+	if (client->destroyed || conn->closing || conn->bulk != NULL)
+		return;
+	/* A client that does not read gets nothing more now; run() comes
+	 * again as the output drains, and the changes stay noted. */
+	if (conn_output_pending(conn) > CLIENT_OUTPUT_HIGH)
+		return;
+	if (client->view != NULL && client->state == CLIENT_STATE_SELECTED)
+		client_push_view(client, idle, when == CLIENT_PUSH_IDLE_START);
+}
+
+void
+client_wake(struct client *client)
+{
+	/* A running command sends the news before its tagged line. */
+	if (client->destroyed || !client_in_idle(client))
+		return;
 	conn_run(client->conn);
 }

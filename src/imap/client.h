@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "imap/command.h"
+#include "lib/idmap.h"
 #include "lib/str.h"
 #include "net/conn.h"
 
@@ -56,11 +57,14 @@ struct client {
 	struct mailbox_view *view; /* when SELECTED */
 
 	struct imap_parser *parser;
-	struct command *command;    /* running command, or NULL */
-	bool destroyed;             /* waiting to be freed */
-	bool mailbox_changed;       /* a hub notice arrived */
-	struct client *prev, *next; /* the worker's sessions */
-	struct client *free_next;   /* the worker's graveyard */
+	struct command *command;        /* running command, or NULL */
+	bool destroyed;                 /* waiting to be freed */
+	bool mailbox_changed;           /* a hub notice arrived */
+	struct idmap_node mailbox_node; /* worker->by_mailbox, with a view */
+	struct client *wake_next;       /* worker->wake_list */
+	bool wake_queued;               /* on worker->wake_list */
+	struct client *prev, *next;     /* the worker's sessions */
+	struct client *free_next;       /* the worker's graveyard */
 };
 
 /* A session on conn, not yet logged in, with the login timeouts; it
@@ -115,8 +119,22 @@ client_utf8(const struct client *client)
 struct store *client_store(struct client *client);
 /* Moves the client to the authenticated state. */
 void client_login(struct client *client, int64_t user_id, const char *username);
-/* Called by the worker when a hub notice names the selected mailbox. */
-void client_notify_mailbox(struct client *client);
+/*
+ * Called by the worker once it noted changes for the session (its
+ * mailbox_changed): sends what may go out now.  Only IDLE hears at once
+ * (RFC 9051 6.3.13); a running command sends the updates before its
+ * tagged response instead.
+ */
+void client_wake(struct client *client);
+/* When client_push_updates() runs. */
+enum client_push {
+	CLIENT_PUSH_BETWEEN,    /* no command runs */
+	CLIENT_PUSH_IDLE,       /* IDLE waits for DONE */
+	CLIENT_PUSH_IDLE_START, /* IDLE begins: the selected mailbox is
+	                           looked at even without a hub notice */
+};
+/* Sends the pending updates that may go out at that point. */
+void client_push_updates(struct client *client, enum client_push when);
 /* The capability list for the client's current state; valid until the
  * next call on this thread. */
 const char *client_capabilities(const struct client *client);

@@ -8,7 +8,9 @@
 #include "imap/imap-write.h"
 #include "imap/mailbox-name.h"
 #include "imap/seqset.h"
+#include "imap/worker.h"
 #include "lib/arena.h"
+#include "lib/idmap.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -230,6 +232,7 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
           bool readonly, const char **error_r)
 {
 	struct mailbox_view *view = xcalloc(1, sizeof(*view));
+	view->client = client;
 	view->mailbox_id = mailbox->id;
 	view->name = xstrdup(mailbox->name);
 	view->uidvalidity = mailbox->uidvalidity;
@@ -253,6 +256,9 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 	arena_destroy(&arena);
 	if (view->uidnext < mailbox->uidnext)
 		view->uidnext = mailbox->uidnext;
+	/* Changes to the mailbox now reach this session (mail/hub.h). */
+	idmap_add(&client->worker->by_mailbox, &client->mailbox_node,
+	          view->mailbox_id);
 
 	struct str *out = &client->conn->output;
 	view_send_flags(client);
@@ -291,6 +297,8 @@ view_close(struct mailbox_view **view_p)
 	struct mailbox_view *view = *view_p;
 	if (view == NULL)
 		return;
+	idmap_remove(&view->client->worker->by_mailbox,
+	             &view->client->mailbox_node);
 	for (size_t i = 0; i < view->keyword_count; i++)
 		free(view->keywords[i]);
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)

@@ -26,6 +26,8 @@ struct view_message {
 };
 
 struct mailbox_view {
+	struct client *client; /* whose view; it is in the worker's index
+	                          of sessions by selected mailbox */
 	int64_t mailbox_id;
 	char *name; /* stored form, heap */
 	uint32_t uidvalidity;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "lib/idmap.h"
 #include "net/loop.h"
 
 struct auth_client;
@@ -44,6 +45,10 @@ struct worker {
 	bool has_notify;
 	struct loop_io handover_io[WORKER_MAX]; /* from login processes */
 	size_t handover_count;
+	/* Who hears of a change (mail/hub.h), so that a change wakes only
+	 * those sessions: by selected mailbox id (client.mailbox_node). */
+	struct idmap by_mailbox;
+	struct client *wake_list; /* to catch up in this dispatch round */
 
 	/* A login process. */
 	struct auth_client *auth; /* channel to the auth process */
