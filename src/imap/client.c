@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "imap/command.h"
+#include "imap/notify-session.h"
 #include "imap/parser.h"
 #include "imap/view.h"
 #include "lib/arena.h"
@@ -130,6 +131,7 @@ client_bury(struct client *client)
 	client->destroyed = true;
 	/* No change reaches it any more. */
 	idmap_remove(&worker->by_mailbox, &client->mailbox_node);
+	idmap_remove(&worker->by_user, &client->user_node);
 	if (worker->client_gone != NULL)
 		worker->client_gone(worker, client);
 	client_unlink(worker, client);
@@ -200,6 +202,7 @@ client_free(struct client *client)
 {
 	client_command_free(client);
 	view_close(&client->view);
+	notify_session_free(&client->notify);
 	imap_parser_destroy(&client->parser);
 	free(client->username);
 	free(client);
@@ -261,15 +264,19 @@ client_send_tagged(struct client *client, struct command *cmd)
 	            cmd->result_text != NULL ? cmd->result_text : "done");
 }
 
-/* Sends the selected mailbox's changes; RFC 9051 7.5.1 decides whether
- * expunges may go now. */
+/* Sends the selected mailbox's changes (RFC 9051 7.5.1 decides which may
+ * go now), then, with NOTIFY, the fetch attributes MessageNew asked for
+ * (RFC 5465 5.2).  flags_alone as for view_sync_if(). */
 static void
-client_sync_view(struct client *client, bool allow_expunge)
+client_sync_view(struct client *client, bool allow_expunge, bool flags_alone)
 {
+	uint32_t first_new = client->view->uidnext;
 	const char *error;
-	if (view_sync(client, allow_expunge, &error) < 0)
+	if (view_sync_if(client, allow_expunge, flags_alone, &error) < 0)
 		log_error("session=%llx sync failed: %s",
 		          (unsigned long long)client->id, error);
+	if (client->notify != NULL && client->view != NULL)
+		notify_session_announce_new(client, first_new);
 }
 
 /* The command finished: mailbox updates, then the tagged line. */
@@ -281,9 +288,12 @@ client_finish_command(struct client *client)
 	    client->state == CLIENT_STATE_SELECTED) {
 		bool allow_expunge =
 		    !(cmd->def->flags & CMD_FLAG_USES_SEQS) || cmd->uid;
-		client_sync_view(client, allow_expunge);
+		client_sync_view(client, allow_expunge, true);
 		client->mailbox_changed = false;
 	}
+	/* RFC 5465: other mailboxes' news may go before any tagged line. */
+	if (client->notify != NULL && !cmd->skip_sync)
+		notify_session_flush(client);
 	client_send_tagged(client, cmd);
 	client_command_free(client);
 	/* Drop the command's arguments now: an APPEND literal may be large,
@@ -309,7 +319,12 @@ static void
 client_call(struct client *client)
 {
 	struct command *cmd = client->command;
-	client_command_result(client, cmd->func(cmd));
+	/* Changes the command commits name this session as their origin,
+	 * so its own NOTIFY does not echo them (RFC 5465 5). */
+	client->worker->origin = client->id;
+	enum cmd_result r = cmd->func(cmd);
+	client->worker->origin = 0;
+	client_command_result(client, r);
 }
 
 void
@@ -606,10 +621,26 @@ client_push_view(struct client *client, bool idle, bool force)
 {
 	if (!client->mailbox_changed && !force)
 		return;
-	/* Only IDLE hears at once (RFC 9051 6.3.13). */
-	if (!idle)
+	if (client->notify == NULL) {
+		/* Plain IMAP: only IDLE hears at once (RFC 9051 6.3.13). */
+		if (!idle)
+			return;
+		client_sync_view(client, true, true);
+		client->mailbox_changed = false;
 		return;
-	client_sync_view(client, true);
+	}
+	bool delayed;
+	unsigned events =
+	    notify_session_selected_events(client->notify, &delayed);
+	/* RFC 5465 3.1: without a selected group the client wants no
+	 * message events for it, and 4: IDLE sends just what NOTIFY asked
+	 * for.  The changes then wait for a command's end. */
+	if ((events & NOTIFY_EVENT_MESSAGE_NEW) == 0)
+		return;
+	/* 6.1: selected-delayed holds expunges back until a command that
+	 * may report them runs, and IDLE may. */
+	client_sync_view(client, idle || !delayed,
+	                 (events & NOTIFY_EVENT_FLAG_CHANGE) != 0);
 	client->mailbox_changed = false;
 }
 
@@ -626,13 +657,19 @@ client_push_updates(struct client *client, enum client_push when)
 		return;
 	if (client->view != NULL && client->state == CLIENT_STATE_SELECTED)
 		client_push_view(client, idle, when == CLIENT_PUSH_IDLE_START);
+	if (client->notify != NULL && !client->destroyed)
+		notify_session_flush(client);
 }
 
 void
 client_wake(struct client *client)
 {
-	/* A running command sends the news before its tagged line. */
-	if (client->destroyed || !client_in_idle(client))
+	if (client->destroyed)
+		return;
+	/* Outside IDLE a running command sends the news before its tagged
+	 * line, and without NOTIFY nothing is sent between commands. */
+	if (!client_in_idle(client) &&
+	    (client->command != NULL || client->notify == NULL))
 		return;
 	conn_run(client->conn);
 }

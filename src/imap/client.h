@@ -15,6 +15,7 @@ struct auth_client;
 struct imap_parser;
 struct sasl_conn_info;
 struct mailbox_view;
+struct notify_session;
 struct worker;
 struct command;
 
@@ -60,7 +61,9 @@ struct client {
 	struct command *command;        /* running command, or NULL */
 	bool destroyed;                 /* waiting to be freed */
 	bool mailbox_changed;           /* a hub notice arrived */
+	struct notify_session *notify;  /* RFC 5465 NOTIFY SET, or NULL */
 	struct idmap_node mailbox_node; /* worker->by_mailbox, with a view */
+	struct idmap_node user_node;    /* worker->by_user, with NOTIFY */
 	struct client *wake_next;       /* worker->wake_list */
 	bool wake_queued;               /* on worker->wake_list */
 	struct client *prev, *next;     /* the worker's sessions */
@@ -121,9 +124,10 @@ struct store *client_store(struct client *client);
 void client_login(struct client *client, int64_t user_id, const char *username);
 /*
  * Called by the worker once it noted changes for the session (its
- * mailbox_changed): sends what may go out now.  Only IDLE hears at once
- * (RFC 9051 6.3.13); a running command sends the updates before its
- * tagged response instead.
+ * mailbox_changed, or its NOTIFY state): sends what may go out now.
+ * Without NOTIFY only IDLE hears at once (RFC 9051 6.3.13); with NOTIFY
+ * (RFC 5465) updates also go out between commands.  A running command
+ * sends them before its tagged response instead.
  */
 void client_wake(struct client *client);
 /* When client_push_updates() runs. */

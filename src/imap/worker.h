@@ -46,9 +46,12 @@ struct worker {
 	struct loop_io handover_io[WORKER_MAX]; /* from login processes */
 	size_t handover_count;
 	/* Who hears of a change (mail/hub.h), so that a change wakes only
-	 * those sessions: by selected mailbox id (client.mailbox_node). */
+	 * those sessions: by selected mailbox id (client.mailbox_node),
+	 * and the sessions with NOTIFY set by user id (client.user_node). */
 	struct idmap by_mailbox;
+	struct idmap by_user;
 	struct client *wake_list; /* to catch up in this dispatch round */
+	uint64_t origin;          /* the session whose command runs now */
 
 	/* A login process. */
 	struct auth_client *auth; /* channel to the auth process */

@@ -20,6 +20,7 @@
 #include "auth/ticket.h"
 #include "imap/client.h"
 #include "imap/handover.h"
+#include "imap/notify-session.h"
 #include "imap/view.h"
 #include "imap/worker.h"
 #include "lib/idmap.h"
@@ -160,19 +161,49 @@ worker_queue_wake(struct worker *worker, struct client *c)
 	worker->wake_list = c;
 }
 
+/* Tells a NOTIFY session of its user's change (RFC 5465 5); false if
+ * it need not hear of it. */
+static bool
+worker_note_notify(struct client *c, const struct hub_event *ev)
+{
+	switch (ev->kind) {
+	case HUB_MESSAGES:
+		/* 5: its own changes need not come back to it. */
+		if (ev->origin == c->id)
+			return false;
+		notify_session_note_mailbox(c->notify, ev->mailbox_id);
+		return true;
+	case HUB_MAILBOXES:
+		notify_session_note_mailboxes(c->notify);
+		return true;
+	case HUB_SUBSCRIPTION:
+		notify_session_note_subscriptions(c->notify);
+		return true;
+	}
+	return false;
+}
+
 /* Marks the sessions one change concerns: those with the mailbox
- * selected. */
+ * selected, and those of its user with NOTIFY. */
 static void
 worker_route(struct worker *worker, const struct hub_event *ev)
 {
-	if (ev->kind == HUB_SUBSCRIPTION)
+	struct idmap_node *node;
+	if (ev->kind != HUB_SUBSCRIPTION) {
+		for (node = idmap_first(&worker->by_mailbox, ev->mailbox_id);
+		     node != NULL; node = idmap_next(node)) {
+			struct client *c = CLIENT_OF(node, mailbox_node);
+			c->mailbox_changed = true;
+			worker_queue_wake(worker, c);
+		}
+	}
+	if (ev->user_id == 0)
 		return;
-	for (struct idmap_node *node =
-	         idmap_first(&worker->by_mailbox, ev->mailbox_id);
-	     node != NULL; node = idmap_next(node)) {
-		struct client *c = CLIENT_OF(node, mailbox_node);
-		c->mailbox_changed = true;
-		worker_queue_wake(worker, c);
+	for (node = idmap_first(&worker->by_user, ev->user_id); node != NULL;
+	     node = idmap_next(node)) {
+		struct client *c = CLIENT_OF(node, user_node);
+		if (worker_note_notify(c, ev))
+			worker_queue_wake(worker, c);
 	}
 }
 
@@ -181,10 +212,12 @@ static void
 worker_route_all(struct worker *worker)
 {
 	for (struct client *c = worker->clients; c != NULL; c = c->next) {
-		if (c->view == NULL)
-			continue;
-		c->mailbox_changed = true;
-		worker_queue_wake(worker, c);
+		if (c->view != NULL)
+			c->mailbox_changed = true;
+		if (c->notify != NULL)
+			notify_session_note_all(c->notify);
+		if (c->view != NULL || c->notify != NULL)
+			worker_queue_wake(worker, c);
 	}
 }
 
@@ -270,7 +303,7 @@ worker_notify_socket(struct loop_io *io, uint32_t events)
 static void
 worker_store_changed(void *context, const struct store_change *change)
 {
-	(void)context;
+	struct worker *worker = context;
 	static const enum hub_kind kinds[] = {
 	    [STORE_CHANGE_MESSAGES] = HUB_MESSAGES,
 	    [STORE_CHANGE_CREATED] = HUB_MAILBOXES,
@@ -282,6 +315,7 @@ worker_store_changed(void *context, const struct store_change *change)
 	    .kind = kinds[change->kind],
 	    .user_id = change->user_id,
 	    .mailbox_id = change->mailbox_id,
+	    .origin = worker->origin,
 	};
 	hub_publish(&ev);
 	/* New bodies may wait for the index. */
@@ -444,6 +478,7 @@ worker_deinit(struct worker *worker)
 	if (worker->event_io.fd > 0)
 		close(worker->event_io.fd);
 	idmap_free(&worker->by_mailbox);
+	idmap_free(&worker->by_user);
 	conn_set_destroy(&worker->conns);
 	store_close(&worker->store);
 	loop_destroy(&worker->loop);
