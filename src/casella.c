@@ -354,8 +354,11 @@ become_data_owner(const char **data_dir)
 /* The server's queue may be full for a moment: try for a second, so
  * its IDLE sessions do not miss the message. */
 static void
-deliver_changed(void *context, int64_t mailbox_id)
+deliver_changed(void *context, const struct store_change *change)
 {
+	int64_t mailbox_id = change->mailbox_id;
+	if (mailbox_id == 0)
+		return; /* subscriptions: no session waits on those here */
 	for (int i = 0; i < 100; i++) {
 		if (notify_send(context, mailbox_id) == 0)
 			return;

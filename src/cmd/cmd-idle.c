@@ -1,13 +1,11 @@
 /* IDLE (RFC 9051 6.3.13, RFC 2177): updates go out the moment another
- * session or a delivery changes the mailbox (client_notify_mailbox), and
+ * session or a delivery changes the mailbox (client_wake), and
  * "* OK Still here" keeps NATs from forgetting the flow
  * (client_idle_begin). */
 #include <strings.h>
 
 #include "imap/client.h"
 #include "imap/command.h"
-#include "imap/view.h"
-#include "lib/log.h"
 
 static void
 idle_cleanup(struct command *cmd)
@@ -31,14 +29,9 @@ cmd_idle(struct command *cmd)
 	struct client *client = cmd->client;
 	if (cmd->arg_count != 0)
 		return cmd_bad(cmd, "IDLE takes no arguments");
-	/* Changes that came before IDLE are sent right away. */
-	if (client->view != NULL) {
-		const char *error;
-		if (view_sync(client, true, &error) < 0)
-			log_error("session=%llx sync failed: %s",
-			          (unsigned long long)client->id, error);
-		client->mailbox_changed = false;
-	}
+	/* Changes that came before IDLE are sent right away (with NOTIFY,
+	 * those it asked for: RFC 5465 4). */
+	client_push_updates(client, CLIENT_PUSH_IDLE_START);
 	client_send(client, "+ idling\r\n");
 	cmd->input_line = idle_input;
 	cmd->cleanup = idle_cleanup;

@@ -7,6 +7,7 @@
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/mailbox-name.h"
+#include "imap/notify-session.h"
 #include "imap/parser.h"
 #include "imap/view.h"
 #include "lib/arena.h"
@@ -37,6 +38,8 @@ mailbox_create_superiors(struct command *cmd, const char *name,
 		enum store_result r =
 		    store_mailbox_create(client_store(client), client->user_id,
 		                         superior, 0, &id, error_r);
+		if (r == STORE_OK)
+			notify_session_own_create(client, id, superior);
 		if (r != STORE_OK && r != STORE_EXISTS)
 			return r;
 	}
@@ -113,6 +116,7 @@ create_run(struct command *cmd, const char *name, unsigned special_use)
 		                         special_use, &id, &error);
 	switch (r) {
 	case STORE_OK:
+		notify_session_own_create(client, id, name);
 		return cmd_ok(cmd, "CREATE completed");
 	case STORE_EXISTS:
 		return cmd_no(cmd, "[ALREADYEXISTS] Mailbox already exists");
@@ -187,6 +191,7 @@ cmd_delete(struct command *cmd)
 	switch (r) {
 	case STORE_OK:
 		delete_close_selected(client, mb.id);
+		notify_session_own_delete(client, name);
 		return cmd_ok(cmd, "DELETE completed");
 	case STORE_NOT_FOUND:
 		return cmd_no(cmd, "[NONEXISTENT] No such mailbox");
@@ -272,7 +277,9 @@ cmd_rename(struct command *cmd)
 	if (r == STORE_OK)
 		r = store_mailbox_rename(store, client->user_id, old_name,
 		                         new_name, &error);
-	if (r == STORE_OK)
+	if (r == STORE_OK) {
 		rename_update_view(client, old_name, new_name);
+		notify_session_own_rename(client, old_name, new_name);
+	}
 	return rename_result(cmd, r, error);
 }

@@ -2,6 +2,7 @@
 #include "cmd/list-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
+#include "imap/notify-session.h"
 #include "store/store.h"
 
 enum cmd_result
@@ -27,6 +28,7 @@ cmd_subscribe(struct command *cmd)
 	r = store_subscription_set(store, client->user_id, name, true, &error);
 	if (r != STORE_OK)
 		return cmd_store_error(cmd, error);
+	notify_session_own_subscribe(client, name, true);
 	return cmd_ok(cmd, "SUBSCRIBE completed");
 }
 
@@ -46,5 +48,6 @@ cmd_unsubscribe(struct command *cmd)
 	    client_store(client), client->user_id, name, false, &error);
 	if (r != STORE_OK && r != STORE_NOT_FOUND)
 		return cmd_store_error(cmd, error);
+	notify_session_own_subscribe(client, name, false);
 	return cmd_ok(cmd, "UNSUBSCRIBE completed");
 }

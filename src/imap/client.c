@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "imap/command.h"
+#include "imap/notify-session.h"
 #include "imap/parser.h"
 #include "imap/view.h"
 #include "lib/arena.h"
+#include "lib/idmap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "auth/sasl.h"
@@ -128,6 +130,9 @@ client_bury(struct client *client)
 	struct worker *worker = client->worker;
 	client->destroyed = true;
 	client_idle_end(client);
+	/* No change reaches it any more. */
+	idmap_remove(&worker->by_mailbox, &client->mailbox_node);
+	idmap_remove(&worker->by_user, &client->user_node);
 	if (worker->client_gone != NULL)
 		worker->client_gone(worker, client);
 	client_unlink(worker, client);
@@ -257,6 +262,7 @@ client_free(struct client *client)
 {
 	client_command_free(client);
 	view_close(&client->view);
+	notify_session_free(&client->notify);
 	imap_parser_destroy(&client->parser);
 	free(client->username);
 	free(client);
@@ -318,6 +324,21 @@ client_send_tagged(struct client *client, struct command *cmd)
 	            cmd->result_text != NULL ? cmd->result_text : "done");
 }
 
+/* Sends the selected mailbox's changes (RFC 9051 7.5.1 decides which may
+ * go now), then, with NOTIFY, the fetch attributes MessageNew asked for
+ * (RFC 5465 5.2).  flags_alone as for view_sync_if(). */
+static void
+client_sync_view(struct client *client, bool allow_expunge, bool flags_alone)
+{
+	uint32_t first_new = client->view->uidnext;
+	const char *error;
+	if (view_sync_if(client, allow_expunge, flags_alone, &error) < 0)
+		log_error("session=%llx sync failed: %s",
+		          (unsigned long long)client->id, error);
+	if (client->notify != NULL && client->view != NULL)
+		notify_session_announce_new(client, first_new);
+}
+
 /* The command finished: mailbox updates, then the tagged line. */
 static void
 client_finish_command(struct client *client)
@@ -327,12 +348,12 @@ client_finish_command(struct client *client)
 	    client->state == CLIENT_STATE_SELECTED) {
 		bool allow_expunge =
 		    !(cmd->def->flags & CMD_FLAG_USES_SEQS) || cmd->uid;
-		const char *error;
-		if (view_sync(client, allow_expunge, &error) < 0)
-			log_error("session=%llx sync failed: %s",
-			          (unsigned long long)client->id, error);
+		client_sync_view(client, allow_expunge, true);
 		client->mailbox_changed = false;
 	}
+	/* RFC 5465: other mailboxes' news may go before any tagged line. */
+	if (client->notify != NULL && !cmd->skip_sync)
+		notify_session_flush(client);
 	client_send_tagged(client, cmd);
 	client_command_free(client);
 	/* Drop the command's arguments now: an APPEND literal may be large,
@@ -358,7 +379,12 @@ static void
 client_call(struct client *client)
 {
 	struct command *cmd = client->command;
-	client_command_result(client, cmd->func(cmd));
+	/* Changes the command commits name this session as their origin,
+	 * so its own NOTIFY does not echo them (RFC 5465 5). */
+	client->worker->origin = client->id;
+	enum cmd_result r = cmd->func(cmd);
+	client->worker->origin = 0;
+	client_command_result(client, r);
 }
 
 void
@@ -608,6 +634,15 @@ client_start_tls(struct client *client)
 		client_destroy(client, "TLS failed to start");
 }
 
+/* True while IDLE waits for DONE. */
+static bool
+client_in_idle(const struct client *client)
+{
+	const struct command *cmd = client->command;
+	return cmd != NULL && cmd->input_line != NULL &&
+	       strcmp(cmd->name, "IDLE") == 0;
+}
+
 /* The connection's run(): as many steps as can be done now. */
 static void
 client_run_steps(void *context)
@@ -626,27 +661,75 @@ client_run_steps(void *context)
 	}
 	if (client->destroyed)
 		return;
+	/* Between commands, or in IDLE: updates held back for output to
+	 * drain, or noted by the worker, go now. */
+	if (client->command == NULL)
+		client_push_updates(client, CLIENT_PUSH_BETWEEN);
+	else if (client_in_idle(client))
+		client_push_updates(client, CLIENT_PUSH_IDLE);
 	client_set_flow(client);
 	if (client->starttls)
 		client_start_tls(client);
 }
 
-void
-client_notify_mailbox(struct client *client)
+/*
+ * The selected mailbox's changes, pushed (not before a tagged line).
+ * force: look even if no hub notice came (IDLE's start).
+ */
+static void
+client_push_view(struct client *client, bool idle, bool force)
 {
-	if (client->destroyed || client->view == NULL)
+	if (!client->mailbox_changed && !force)
 		return;
-	client->mailbox_changed = true;
-	struct command *cmd = client->command;
-	/* Only IDLE listens while a command is running (RFC 9051 6.3.13:
-	 * updates are sent at once during IDLE). */
-	if (cmd == NULL || cmd->input_line == NULL ||
-	    strcmp(cmd->name, "IDLE") != 0)
+	if (client->notify == NULL) {
+		/* Plain IMAP: only IDLE hears at once (RFC 9051 6.3.13). */
+		if (!idle)
+			return;
+		client_sync_view(client, true, true);
+		client->mailbox_changed = false;
 		return;
-	const char *error;
-	if (view_sync(client, true, &error) < 0)
-		log_error("session=%llx sync failed: %s",
-		          (unsigned long long)client->id, error);
+	}
+	bool delayed;
+	unsigned events =
+	    notify_session_selected_events(client->notify, &delayed);
+	/* RFC 5465 3.1: without a selected group the client wants no
+	 * message events for it, and 4: IDLE sends just what NOTIFY asked
+	 * for.  The changes then wait for a command's end. */
+	if ((events & NOTIFY_EVENT_MESSAGE_NEW) == 0)
+		return;
+	/* 6.1: selected-delayed holds expunges back until a command that
+	 * may report them runs, and IDLE may. */
+	client_sync_view(client, idle || !delayed,
+	                 (events & NOTIFY_EVENT_FLAG_CHANGE) != 0);
 	client->mailbox_changed = false;
+}
+
+void
+client_push_updates(struct client *client, enum client_push when)
+{
+	bool idle = when != CLIENT_PUSH_BETWEEN;
+	struct conn *conn = client->conn;
+	if (client->destroyed || conn->closing || conn->bulk != NULL)
+		return;
+	/* A client that does not read gets nothing more now; run() comes
+	 * again as the output drains, and the changes stay noted. */
+	if (conn_output_pending(conn) > CLIENT_OUTPUT_HIGH)
+		return;
+	if (client->view != NULL && client->state == CLIENT_STATE_SELECTED)
+		client_push_view(client, idle, when == CLIENT_PUSH_IDLE_START);
+	if (client->notify != NULL && !client->destroyed)
+		notify_session_flush(client);
+}
+
+void
+client_wake(struct client *client)
+{
+	if (client->destroyed)
+		return;
+	/* Outside IDLE a running command sends the news before its tagged
+	 * line, and without NOTIFY nothing is sent between commands. */
+	if (!client_in_idle(client) &&
+	    (client->command != NULL || client->notify == NULL))
+		return;
 	conn_run(client->conn);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "imap/command.h"
+#include "lib/idmap.h"
 #include "lib/str.h"
 #include "net/conn.h"
 
@@ -14,6 +15,7 @@ struct auth_client;
 struct imap_parser;
 struct sasl_conn_info;
 struct mailbox_view;
+struct notify_session;
 struct worker;
 struct command;
 
@@ -56,10 +58,15 @@ struct client {
 	struct mailbox_view *view; /* when SELECTED */
 
 	struct imap_parser *parser;
-	struct command *command;    /* running command, or NULL */
-	bool destroyed;             /* waiting to be freed */
-	bool mailbox_changed;       /* a hub notice arrived */
-	struct client *prev, *next; /* the worker's sessions */
+	struct command *command;        /* running command, or NULL */
+	bool destroyed;                 /* waiting to be freed */
+	bool mailbox_changed;           /* a hub notice arrived */
+	struct notify_session *notify;  /* RFC 5465 NOTIFY SET, or NULL */
+	struct idmap_node mailbox_node; /* worker->by_mailbox, with a view */
+	struct idmap_node user_node;    /* worker->by_user, with NOTIFY */
+	struct client *wake_next;       /* worker->wake_list */
+	bool wake_queued;               /* on worker->wake_list */
+	struct client *prev, *next;     /* the worker's sessions */
 	/* In IDLE: the worker's idlers, by when the keepalive is due. */
 	struct client *idle_prev, *idle_next;
 	uint64_t keepalive_due_ms;
@@ -129,8 +136,23 @@ void client_login(struct client *client, int64_t user_id, const char *username);
 void client_idle_begin(struct client *client);
 void client_idle_end(struct client *client);
 void client_keepalive_tick(struct worker *worker, uint64_t now);
-/* Called by the worker when a hub notice names the selected mailbox. */
-void client_notify_mailbox(struct client *client);
+/*
+ * Called by the worker once it noted changes for the session (its
+ * mailbox_changed, or its NOTIFY state): sends what may go out now.
+ * Without NOTIFY only IDLE hears at once (RFC 9051 6.3.13); with NOTIFY
+ * (RFC 5465) updates also go out between commands.  A running command
+ * sends them before its tagged response instead.
+ */
+void client_wake(struct client *client);
+/* When client_push_updates() runs. */
+enum client_push {
+	CLIENT_PUSH_BETWEEN,    /* no command runs */
+	CLIENT_PUSH_IDLE,       /* IDLE waits for DONE */
+	CLIENT_PUSH_IDLE_START, /* IDLE begins: the selected mailbox is
+	                           looked at even without a hub notice */
+};
+/* Sends the pending updates that may go out at that point. */
+void client_push_updates(struct client *client, enum client_push when);
 /* The capability list for the client's current state; valid until the
  * next call on this thread. */
 const char *client_capabilities(const struct client *client);

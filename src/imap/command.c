@@ -32,6 +32,7 @@ static const struct command_def command_table[] = {
     {"MOVE", cmd_move, CMD_FLAG_SELECTED | CMD_FLAG_UID},
     {"NAMESPACE", cmd_namespace, CMD_FLAG_AUTHED},
     {"NOOP", cmd_noop, CMD_FLAG_ANY_STATE},
+    {"NOTIFY", cmd_notify, CMD_FLAG_AUTHED},
     {"RENAME", cmd_rename, CMD_FLAG_AUTHED},
     {"SEARCH", cmd_search,
      CMD_FLAG_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS},

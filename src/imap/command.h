@@ -95,6 +95,6 @@ command_func cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable,
     cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_unsubscribe,
     cmd_list, cmd_lsub, cmd_status, cmd_append, cmd_idle, cmd_check, cmd_close,
     cmd_unselect, cmd_expunge, cmd_search, cmd_fetch, cmd_store, cmd_copy,
-    cmd_move, cmd_sort, cmd_thread, cmd_starttls;
+    cmd_move, cmd_sort, cmd_thread, cmd_starttls, cmd_notify;
 
 #endif

@@ -8,7 +8,9 @@
 #include "imap/imap-write.h"
 #include "imap/mailbox-name.h"
 #include "imap/seqset.h"
+#include "imap/worker.h"
 #include "lib/arena.h"
+#include "lib/idmap.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -230,6 +232,7 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
           bool readonly, const char **error_r)
 {
 	struct mailbox_view *view = xcalloc(1, sizeof(*view));
+	view->client = client;
 	view->mailbox_id = mailbox->id;
 	view->name = xstrdup(mailbox->name);
 	view->uidvalidity = mailbox->uidvalidity;
@@ -253,6 +256,9 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 	arena_destroy(&arena);
 	if (view->uidnext < mailbox->uidnext)
 		view->uidnext = mailbox->uidnext;
+	/* Changes to the mailbox now reach this session (mail/hub.h). */
+	idmap_add(&client->worker->by_mailbox, &client->mailbox_node,
+	          view->mailbox_id);
 
 	struct str *out = &client->conn->output;
 	view_send_flags(client);
@@ -291,6 +297,8 @@ view_close(struct mailbox_view **view_p)
 	struct mailbox_view *view = *view_p;
 	if (view == NULL)
 		return;
+	idmap_remove(&view->client->worker->by_mailbox,
+	             &view->client->mailbox_node);
 	for (size_t i = 0; i < view->keyword_count; i++)
 		free(view->keywords[i]);
 	for (size_t i = 0; i < view->mailbox_keyword_count; i++)
@@ -514,8 +522,30 @@ view_apply(struct client *client, struct view_changes *ch, bool allow_expunge,
 	return 0;
 }
 
+/* True if the changes hold more than flag changes for a sync that may
+ * or may not send expunges. */
+static bool
+view_changes_news(const struct mailbox_view *view,
+                  const struct view_changes *ch, bool allow_expunge)
+{
+	if (ch->added_count > 0)
+		return true;
+	for (size_t i = 0; allow_expunge && i < ch->expunged_count; i++) {
+		if (view_seq_of_uid(view, ch->expunged[i]) != 0)
+			return true;
+	}
+	return false;
+}
+
 int
 view_sync(struct client *client, bool allow_expunge, const char **error_r)
+{
+	return view_sync_if(client, allow_expunge, true, error_r);
+}
+
+int
+view_sync_if(struct client *client, bool allow_expunge, bool flags_alone,
+             const char **error_r)
 {
 	struct arena *arena = arena_create(4096);
 	struct view_changes local;
@@ -530,8 +560,10 @@ view_sync(struct client *client, bool allow_expunge, const char **error_r)
 		 * end the session, which is what clients cope with best. */
 		client_send(client, "* BYE Selected mailbox was deleted\r\n");
 		conn_close_after_output(client->conn, "mailbox deleted");
-	} else if (ch->status.highestmodseq != ch->since_modseq ||
-	           ch->status.uidnext != ch->since_uidnext) {
+	} else if ((ch->status.highestmodseq != ch->since_modseq ||
+	            ch->status.uidnext != ch->since_uidnext) &&
+	           (flags_alone ||
+	            view_changes_news(client->view, ch, allow_expunge))) {
 		ret = view_apply(client, ch, allow_expunge, error_r);
 	}
 out:

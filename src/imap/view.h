@@ -26,6 +26,8 @@ struct view_message {
 };
 
 struct mailbox_view {
+	struct client *client; /* whose view; it is in the worker's index
+	                          of sessions by selected mailbox */
 	int64_t mailbox_id;
 	char *name; /* stored form, heap */
 	uint32_t uidvalidity;
@@ -58,6 +60,14 @@ void view_close(struct mailbox_view **view);
  * until a later sync.  Returns 0, or -1 with *error_r.
  */
 int view_sync(struct client *client, bool allow_expunge, const char **error_r);
+/*
+ * view_sync() for a push the client did not ask for (RFC 5465 NOTIFY
+ * without FlagChange): unless flags_alone, changes that are only flag
+ * changes (no new message, and no expunge it may send) are left for a
+ * later sync and nothing is sent.
+ */
+int view_sync_if(struct client *client, bool allow_expunge, bool flags_alone,
+                 const char **error_r);
 
 /* Around one hub dispatch round on a worker: sessions whose views stand
  * at the same point of the same mailbox share one fetch of its changes

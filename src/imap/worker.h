@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "lib/idmap.h"
 #include "net/loop.h"
 
 struct auth_client;
@@ -46,6 +47,13 @@ struct worker {
 	/* Sessions in IDLE, the next keepalive due first (client.h). */
 	struct client *idlers_head, *idlers_tail;
 	size_t handover_count;
+	/* Who hears of a change (mail/hub.h), so that a change wakes only
+	 * those sessions: by selected mailbox id (client.mailbox_node),
+	 * and the sessions with NOTIFY set by user id (client.user_node). */
+	struct idmap by_mailbox;
+	struct idmap by_user;
+	struct client *wake_list; /* to catch up in this dispatch round */
+	uint64_t origin;          /* the session whose command runs now */
 
 	/* A login process. */
 	struct auth_client *auth; /* channel to the auth process */

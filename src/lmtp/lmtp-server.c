@@ -160,9 +160,12 @@ lmtp_unsent_flush(struct lmtp_thread *t)
 /* A committed change: the mail process wakes the sessions watching.  A
  * notice it could not take is kept and sent again: never lost. */
 static void
-lmtp_store_changed(void *context, int64_t mailbox_id)
+lmtp_store_changed(void *context, const struct store_change *change)
 {
 	struct lmtp_thread *t = context;
+	int64_t mailbox_id = change->mailbox_id;
+	if (mailbox_id == 0)
+		return; /* NOTIFY_ALL is not what a subscription change means */
 	lmtp_unsent_flush(t);
 	if (t->unsent_count > 0 || t->unsent_all ||
 	    notify_send(t->config->data_dir, mailbox_id) < 0)

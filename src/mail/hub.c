@@ -9,9 +9,9 @@
 
 struct hub_worker {
 	int event_fd;
-	size_t count;  /* ids queued */
-	bool overflow; /* some ids were dropped */
-	int64_t ids[HUB_QUEUE_MAX];
+	size_t count;  /* changes queued */
+	bool overflow; /* some changes were dropped */
+	struct hub_event events[HUB_QUEUE_MAX];
 };
 
 static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,29 +37,35 @@ hub_register_worker(int event_fd)
 	return slot;
 }
 
+/* Folds event into a recent queued change of the same kind and place;
+ * a burst of deliveries to one mailbox then costs one queue entry.  The
+ * merged change's origin is unknown unless both had the same. */
 static bool
-hub_queued(const struct hub_worker *w, int64_t mailbox_id)
+hub_coalesce(struct hub_worker *w, const struct hub_event *event)
 {
-	/* Recent ids are at the end; a burst of deliveries to one mailbox
-	 * then costs one queue entry. */
 	for (size_t i = w->count; i > 0 && i + 8 > w->count; i--) {
-		if (w->ids[i - 1] == mailbox_id)
+		struct hub_event *q = &w->events[i - 1];
+		if (q->kind == event->kind && q->user_id == event->user_id &&
+		    q->mailbox_id == event->mailbox_id) {
+			if (q->origin != event->origin)
+				q->origin = 0;
 			return true;
+		}
 	}
 	return false;
 }
 
 void
-hub_publish(int64_t mailbox_id)
+hub_publish(const struct hub_event *event)
 {
 	static const uint64_t one = 1;
 	pthread_mutex_lock(&hub_lock);
 	for (unsigned i = 0; i < hub_worker_count; i++) {
 		struct hub_worker *w = hub_workers[i];
-		if (hub_queued(w, mailbox_id))
+		if (hub_coalesce(w, event))
 			continue;
 		if (w->count < HUB_QUEUE_MAX)
-			w->ids[w->count++] = mailbox_id;
+			w->events[w->count++] = *event;
 		else
 			w->overflow = true;
 		/* An eventfd write only fails when the counter would
@@ -82,12 +88,12 @@ hub_publish_all(void)
 }
 
 size_t
-hub_take(unsigned slot, int64_t *ids, int *overflow_r)
+hub_take(unsigned slot, struct hub_event *events, int *overflow_r)
 {
 	pthread_mutex_lock(&hub_lock);
 	struct hub_worker *w = hub_workers[slot];
 	size_t n = w->count;
-	memcpy(ids, w->ids, n * sizeof(*ids));
+	memcpy(events, w->events, n * sizeof(*events));
 	*overflow_r = w->overflow;
 	w->count = 0;
 	w->overflow = false;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,10 @@
 #include "auth/ticket.h"
 #include "imap/client.h"
 #include "imap/handover.h"
+#include "imap/notify-session.h"
 #include "imap/view.h"
 #include "imap/worker.h"
+#include "lib/idmap.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -144,24 +147,98 @@ mail_client_gone(struct worker *worker, struct client *client)
 		user_limit_release(mail_user_limit, client->username);
 }
 
-/* Lets every session with a changed mailbox catch up. */
+#define CLIENT_OF(node, member)                                                \
+	((struct client *)((char *)(node)-offsetof(struct client, member)))
+
+/* Puts a session on this round's list, once. */
+static void
+worker_queue_wake(struct worker *worker, struct client *c)
+{
+	if (c->wake_queued || c->destroyed)
+		return;
+	c->wake_queued = true;
+	c->wake_next = worker->wake_list;
+	worker->wake_list = c;
+}
+
+/* Tells a NOTIFY session of its user's change (RFC 5465 5); false if
+ * it need not hear of it. */
+static bool
+worker_note_notify(struct client *c, const struct hub_event *ev)
+{
+	switch (ev->kind) {
+	case HUB_MESSAGES:
+		/* 5: its own changes need not come back to it. */
+		if (ev->origin == c->id)
+			return false;
+		notify_session_note_mailbox(c->notify, ev->mailbox_id);
+		return true;
+	case HUB_MAILBOXES:
+		notify_session_note_mailboxes(c->notify);
+		return true;
+	case HUB_SUBSCRIPTION:
+		notify_session_note_subscriptions(c->notify);
+		return true;
+	}
+	return false;
+}
+
+/* Marks the sessions one change concerns: those with the mailbox
+ * selected, and those of its user with NOTIFY. */
+static void
+worker_route(struct worker *worker, const struct hub_event *ev)
+{
+	struct idmap_node *node;
+	if (ev->kind != HUB_SUBSCRIPTION) {
+		for (node = idmap_first(&worker->by_mailbox, ev->mailbox_id);
+		     node != NULL; node = idmap_next(node)) {
+			struct client *c = CLIENT_OF(node, mailbox_node);
+			c->mailbox_changed = true;
+			worker_queue_wake(worker, c);
+		}
+	}
+	if (ev->user_id == 0)
+		return;
+	for (node = idmap_first(&worker->by_user, ev->user_id); node != NULL;
+	     node = idmap_next(node)) {
+		struct client *c = CLIENT_OF(node, user_node);
+		if (worker_note_notify(c, ev))
+			worker_queue_wake(worker, c);
+	}
+}
+
+/* Changes were lost to the queue limit: everyone rechecks everything. */
+static void
+worker_route_all(struct worker *worker)
+{
+	for (struct client *c = worker->clients; c != NULL; c = c->next) {
+		if (c->view != NULL)
+			c->mailbox_changed = true;
+		if (c->notify != NULL)
+			notify_session_note_all(c->notify);
+		if (c->view != NULL || c->notify != NULL)
+			worker_queue_wake(worker, c);
+	}
+}
+
+/* Lets the sessions a round of changes concerns catch up, each once. */
 static void
 worker_dispatch_changes(struct worker *worker)
 {
-	int64_t ids[HUB_QUEUE_MAX];
+	static _Thread_local struct hub_event events[HUB_QUEUE_MAX];
 	int overflow;
-	size_t n = hub_take(worker->hub_slot, ids, &overflow);
-	struct client *next;
+	size_t n = hub_take(worker->hub_slot, events, &overflow);
+	if (overflow)
+		worker_route_all(worker);
+	for (size_t i = 0; i < n && !overflow; i++)
+		worker_route(worker, &events[i]);
 	view_share_begin();
-	for (struct client *c = worker->clients; c != NULL; c = next) {
-		next = c->next;
-		if (c->view == NULL)
-			continue;
-		bool hit = overflow;
-		for (size_t i = 0; i < n && !hit; i++)
-			hit = ids[i] == c->view->mailbox_id;
-		if (hit)
-			client_notify_mailbox(c);
+	struct client *c;
+	while ((c = worker->wake_list) != NULL) {
+		worker->wake_list = c->wake_next;
+		c->wake_next = NULL;
+		c->wake_queued = false;
+		client_wake(c);
 	}
 	view_share_end();
 }
@@ -179,28 +256,77 @@ worker_event(struct loop_io *io, uint32_t events)
 	worker_dispatch_changes(worker);
 }
 
+/* Mailbox owners never change and ids are never reused, so a datagram's
+ * mailbox id is mapped to its user through this cache (worker 0 only). */
+#define MAIL_OWNER_CACHE 256
+static struct {
+	int64_t mailbox_id, user_id;
+} mail_owner_cache[MAIL_OWNER_CACHE];
+
+static int64_t
+worker_mailbox_owner(struct worker *worker, int64_t mailbox_id)
+{
+	size_t slot = (size_t)((uint64_t)mailbox_id % MAIL_OWNER_CACHE);
+	if (mail_owner_cache[slot].mailbox_id == mailbox_id)
+		return mail_owner_cache[slot].user_id;
+	int64_t user_id;
+	const char *error;
+	/* Gone already: the sessions that had it selected still hear. */
+	if (store_mailbox_owner(worker->store, mailbox_id, &user_id, &error) !=
+	    STORE_OK)
+		return 0;
+	mail_owner_cache[slot].mailbox_id = mailbox_id;
+	mail_owner_cache[slot].user_id = user_id;
+	return user_id;
+}
+
+/* Another process (`casella deliver`, the LMTP server) changed messages
+ * of a mailbox and sent its id (store/notify.h). */
 static void
 worker_notify_socket(struct loop_io *io, uint32_t events)
 {
+	struct worker *worker = io->context;
 	int64_t mailbox_id;
 	int r;
 	while ((r = notify_receive(io->fd, &mailbox_id)) != 0) {
-		if (r > 0 && mailbox_id == NOTIFY_ALL)
+		if (r < 0)
+			continue;
+		if (mailbox_id == NOTIFY_ALL) {
 			hub_publish_all();
-		else if (r > 0)
-			hub_publish(mailbox_id);
+			continue;
+		}
+		struct hub_event ev = {
+		    .kind = HUB_MESSAGES,
+		    .user_id = worker_mailbox_owner(worker, mailbox_id),
+		    .mailbox_id = mailbox_id,
+		};
+		hub_publish(&ev);
 	}
 	/* Another process stored bodies that may wait for the index. */
 	indexer_wake();
 }
 
 static void
-worker_store_changed(void *context, int64_t mailbox_id)
+worker_store_changed(void *context, const struct store_change *change)
 {
-	(void)context;
-	hub_publish(mailbox_id);
+	struct worker *worker = context;
+	static const enum hub_kind kinds[] = {
+	    [STORE_CHANGE_MESSAGES] = HUB_MESSAGES,
+	    [STORE_CHANGE_CREATED] = HUB_MAILBOXES,
+	    [STORE_CHANGE_DELETED] = HUB_MAILBOXES,
+	    [STORE_CHANGE_RENAMED] = HUB_MAILBOXES,
+	    [STORE_CHANGE_SUBSCRIPTION] = HUB_SUBSCRIPTION,
+	};
+	struct hub_event ev = {
+	    .kind = kinds[change->kind],
+	    .user_id = change->user_id,
+	    .mailbox_id = change->mailbox_id,
+	    .origin = worker->origin,
+	};
+	hub_publish(&ev);
 	/* New bodies may wait for the index. */
-	indexer_wake();
+	if (change->kind != STORE_CHANGE_SUBSCRIPTION)
+		indexer_wake();
 }
 
 static void
@@ -358,6 +484,8 @@ worker_deinit(struct worker *worker)
 		close(worker->notify_io.fd);
 	if (worker->event_io.fd > 0)
 		close(worker->event_io.fd);
+	idmap_free(&worker->by_mailbox);
+	idmap_free(&worker->by_user);
 	conn_set_destroy(&worker->conns);
 	store_close(&worker->store);
 	loop_destroy(&worker->loop);

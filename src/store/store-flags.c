@@ -237,6 +237,7 @@ store_message_get(struct store *store, int64_t mailbox_id, uint32_t uid,
 /* What one STORE does to the messages of one mailbox. */
 struct store_flags_ctx {
 	int64_t mailbox_id;
+	int64_t user_id;          /* the mailbox's owner */
 	uint64_t modseq;          /* given to every changed message */
 	uint64_t unchanged_since; /* 0: no CONDSTORE check */
 	uint32_t flags;
@@ -302,6 +303,7 @@ store_flags_locked(struct store *store, struct store_flags_ctx *ctx,
 	    store_mailbox_row_get(store, ctx->mailbox_id, &row);
 	if (ret != STORE_OK)
 		return ret;
+	ctx->user_id = row.user_id;
 	ctx->modseq = row.highestmodseq + 1;
 	for (size_t i = 0; i < uid_count && ret == STORE_OK; i++) {
 		i_assert(i == 0 || uids[i] >= uids[i - 1]);
@@ -356,7 +358,8 @@ store_flags_update(struct store *store, int64_t mailbox_id,
 		*failed_r =
 		    store_vec_finish(&ctx.failed, arena, failed_count_r);
 		if (changed)
-			store_changed(store, mailbox_id);
+			store_changed(store, STORE_CHANGE_MESSAGES, ctx.user_id,
+			              mailbox_id);
 	}
 	store_vec_free(&ctx.changed);
 	store_vec_free(&ctx.failed);

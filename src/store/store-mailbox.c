@@ -49,6 +49,7 @@ store_mailbox_row_get(struct store *store, int64_t mailbox_id,
 		row_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 1);
 		row_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 2);
 		row_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 3);
+		row_r->user_id = sqlite3_column_int64(stmt, 4);
 	} else if (rc == SQLITE_DONE) {
 		ret = store_fail(store, STORE_NOT_FOUND, "no such mailbox");
 	} else {
@@ -282,7 +283,11 @@ store_mailbox_create(struct store *store, int64_t user_id, const char *name,
 	if (ret == STORE_OK)
 		ret = store_mailbox_insert(store, user_id, name, special_use,
 		                           mailbox_id_r);
-	return store_result(store, store_tx_end(store, ret), error_r);
+	ret = store_tx_end(store, ret);
+	if (ret == STORE_OK)
+		store_changed(store, STORE_CHANGE_CREATED, user_id,
+		              *mailbox_id_r);
+	return store_result(store, ret, error_r);
 }
 
 enum store_result
@@ -307,7 +312,7 @@ store_mailbox_delete(struct store *store, int64_t user_id, const char *name,
 		return store_result(store, ret, error_r);
 	}
 	store_gc_run(store);
-	store_changed(store, id);
+	store_changed(store, STORE_CHANGE_DELETED, user_id, id);
 	return STORE_OK;
 }
 
@@ -559,16 +564,31 @@ store_mailbox_rename(struct store *store, int64_t user_id, const char *old_name,
 		                        &renames);
 	ret = store_tx_end(store, ret);
 	for (size_t i = 0; ret == STORE_OK && i < renames.count; i++) {
+		/* Renaming INBOX empties it into a new mailbox. */
 		if (inbox)
-			store_changed(store, ((int64_t *)renames.data)[i]);
+			store_changed(store,
+			              i == 0 ? STORE_CHANGE_MESSAGES
+			                     : STORE_CHANGE_CREATED,
+			              user_id, ((int64_t *)renames.data)[i]);
 		else
 			store_changed(
-			    store, ((struct store_rename *)renames.data)[i].id);
+			    store, STORE_CHANGE_RENAMED, user_id,
+			    ((struct store_rename *)renames.data)[i].id);
 	}
 	if (inbox)
 		store_vec_free(&renames);
 	else
 		store_renames_free(&renames);
+	return store_result(store, ret, error_r);
+}
+
+enum store_result
+store_mailbox_owner(struct store *store, int64_t mailbox_id, int64_t *user_id_r,
+                    const char **error_r)
+{
+	struct store_mailbox_row row;
+	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	*user_id_r = ret == STORE_OK ? row.user_id : 0;
 	return store_result(store, ret, error_r);
 }
 

@@ -295,7 +295,7 @@ static enum store_result
 store_append_locked(struct store *store, int64_t mailbox_id,
                     const struct store_append_request *requests, size_t count,
                     struct store_append_item *items, uint32_t *uids_r,
-                    uint32_t *uidvalidity_r)
+                    uint32_t *uidvalidity_r, int64_t *user_id_r)
 {
 	struct store_mailbox_row row;
 
@@ -303,6 +303,7 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 	if (ret != STORE_OK)
 		return ret;
 	*uidvalidity_r = row.uidvalidity;
+	*user_id_r = row.user_id;
 	if (count == 0)
 		return STORE_OK;
 	if (row.uidnext > STORE_UID_MAX ||
@@ -337,12 +338,13 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 }
 
 /* What an append to each of several mailboxes needs: the UIDs (one
- * block of count per mailbox) and UIDVALIDITY of each. */
+ * block of count per mailbox), the UIDVALIDITY and owner of each. */
 struct store_append_targets {
 	const int64_t *mailbox_ids;
 	size_t mailbox_count;
 	uint32_t *uids_r;        /* mailbox_count * count */
 	uint32_t *uidvalidity_r; /* mailbox_count */
+	int64_t *user_ids_r;     /* mailbox_count */
 };
 
 static enum store_result
@@ -355,7 +357,8 @@ store_append_all_locked(struct store *store,
 	for (size_t m = 0; m < t->mailbox_count && ret == STORE_OK; m++)
 		ret = store_append_locked(store, t->mailbox_ids[m], requests,
 		                          count, items, t->uids_r + m * count,
-		                          &t->uidvalidity_r[m]);
+		                          &t->uidvalidity_r[m],
+		                          &t->user_ids_r[m]);
 	return ret;
 }
 
@@ -401,7 +404,8 @@ store_append_to(struct store *store, const struct store_append_targets *t,
 	arena_destroy(&arena);
 	for (size_t m = 0; ret == STORE_OK && count > 0 && m < t->mailbox_count;
 	     m++)
-		store_changed(store, t->mailbox_ids[m]);
+		store_changed(store, STORE_CHANGE_MESSAGES, t->user_ids_r[m],
+		              t->mailbox_ids[m]);
 	return ret;
 }
 
@@ -411,7 +415,9 @@ store_append(struct store *store, int64_t mailbox_id,
              uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r)
 {
 	*uidvalidity_r = 0;
-	struct store_append_targets t = {&mailbox_id, 1, uids_r, uidvalidity_r};
+	int64_t user_id = 0;
+	struct store_append_targets t = {&mailbox_id, 1, uids_r, uidvalidity_r,
+	                                 &user_id};
 	return store_result(store, store_append_to(store, &t, requests, count),
 	                    error_r);
 }
@@ -423,10 +429,12 @@ store_deliver(struct store *store, const int64_t *mailbox_ids,
 {
 	uint32_t *uidvalidity =
 	    xcalloc(mailbox_count + 1, sizeof(*uidvalidity));
+	int64_t *user_ids = xcalloc(mailbox_count + 1, sizeof(*user_ids));
 	struct store_append_targets t = {mailbox_ids, mailbox_count, uids_r,
-	                                 uidvalidity};
+	                                 uidvalidity, user_ids};
 	enum store_result ret = store_append_to(store, &t, request, 1);
 	free(uidvalidity);
+	free(user_ids);
 	return store_result(store, ret, error_r);
 }
 
@@ -549,9 +557,11 @@ store_messages_copy(struct store *store, int64_t src_id, const uint32_t *uids,
 	*src_uids_r = store_vec_finish(&ctx.src_uids, arena, &n);
 	*dst_uids_r = store_vec_finish(&ctx.dst_uids, arena, count_r);
 	if (*count_r > 0) {
-		store_changed(store, dst_id);
+		store_changed(store, STORE_CHANGE_MESSAGES, ctx.dst.user_id,
+		              dst_id);
 		if (move && src_id != dst_id)
-			store_changed(store, src_id);
+			store_changed(store, STORE_CHANGE_MESSAGES,
+			              ctx.src.user_id, src_id);
 	}
 	return STORE_OK;
 }
@@ -597,11 +607,12 @@ store_deleted_list(struct store *store, int64_t mailbox_id,
 static enum store_result
 store_expunge_locked(struct store *store, int64_t mailbox_id,
                      const uint32_t *only_uids, size_t only_count,
-                     struct store_vec *deleted)
+                     struct store_vec *deleted, int64_t *user_id_r)
 {
 	struct store_mailbox_row row;
 
 	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	*user_id_r = ret == STORE_OK ? row.user_id : 0;
 	if (ret == STORE_OK)
 		ret = store_deleted_list(store, mailbox_id, only_uids,
 		                         only_count, deleted);
@@ -637,15 +648,16 @@ store_expunge(struct store *store, int64_t mailbox_id,
               const char **error_r)
 {
 	struct store_vec deleted;
+	int64_t user_id = 0;
 
 	*expunged_r = NULL;
 	*expunged_count_r = 0;
 	store_vec_init(&deleted, sizeof(struct store_deleted));
 	enum store_result ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_tx_end(
-		    store, store_expunge_locked(store, mailbox_id, only_uids,
-		                                only_count, &deleted));
+		ret = store_tx_end(store, store_expunge_locked(
+		                              store, mailbox_id, only_uids,
+		                              only_count, &deleted, &user_id));
 	if (ret != STORE_OK) {
 		store_gc_forget(store);
 		store_vec_free(&deleted);
@@ -659,7 +671,8 @@ store_expunge(struct store *store, int64_t mailbox_id,
 	*expunged_r = uids;
 	*expunged_count_r = deleted.count;
 	if (deleted.count > 0)
-		store_changed(store, mailbox_id);
+		store_changed(store, STORE_CHANGE_MESSAGES, user_id,
+		              mailbox_id);
 	store_vec_free(&deleted);
 	return STORE_OK;
 }

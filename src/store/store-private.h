@@ -99,6 +99,7 @@ struct store {
 /* A mailbox's counters as read inside a transaction. */
 struct store_mailbox_row {
 	int64_t id;
+	int64_t user_id;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t recent_uid; /* first UID not yet claimed as \Recent */
@@ -159,7 +160,8 @@ void store_gc_run(struct store *store);
 void store_gc_forget(struct store *store);
 
 /* Calls the change hook, if any. */
-void store_changed(struct store *store, int64_t mailbox_id);
+void store_changed(struct store *store, enum store_change_kind kind,
+                   int64_t user_id, int64_t mailbox_id);
 
 /* Inside a transaction. */
 enum store_result store_mailbox_row_get(struct store *store, int64_t mailbox_id,

@@ -51,7 +51,7 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "SELECT id, uidvalidity, uidnext, highestmodseq, special_use "
         "FROM mailboxes WHERE user_id = ?1 AND name = ?2",
     [STMT_MAILBOX_BY_ID] =
-        "SELECT uidvalidity, uidnext, highestmodseq, recent_uid "
+        "SELECT uidvalidity, uidnext, highestmodseq, recent_uid, user_id "
         "FROM mailboxes WHERE id = ?1",
     [STMT_MAILBOX_LIST] = "SELECT id, name, uidvalidity, uidnext, "
                           "highestmodseq, special_use FROM mailboxes "
@@ -459,10 +459,13 @@ store_gc_run(struct store *store)
 }
 
 void
-store_changed(struct store *store, int64_t mailbox_id)
+store_changed(struct store *store, enum store_change_kind kind, int64_t user_id,
+              int64_t mailbox_id)
 {
+	const struct store_change change = {
+	    .kind = kind, .user_id = user_id, .mailbox_id = mailbox_id};
 	if (store->hook != NULL)
-		store->hook(store->hook_context, mailbox_id);
+		store->hook(store->hook_context, &change);
 }
 
 void

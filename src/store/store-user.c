@@ -138,7 +138,8 @@ store_user_delete(struct store *store, const char *name, const char **error_r)
 		store_gc_run(store);
 		const int64_t *id = ids.data;
 		for (size_t i = 0; i < ids.count; i++)
-			store_changed(store, id[i]);
+			store_changed(store, STORE_CHANGE_DELETED, user_id,
+			              id[i]);
 	} else {
 		store_gc_forget(store);
 	}
@@ -217,6 +218,9 @@ store_subscription_set(struct store *store, int64_t user_id, const char *name,
 	else if (rc != SQLITE_DONE)
 		ret = store_sql_fail(store, "set subscription");
 	sqlite3_reset(stmt);
+	/* Subscribing twice changes nothing and tells nobody. */
+	if (ret == STORE_OK && sqlite3_changes(store->db) > 0)
+		store_changed(store, STORE_CHANGE_SUBSCRIPTION, user_id, 0);
 	return store_result(store, ret, error_r);
 }
 

@@ -142,9 +142,28 @@ enum store_flags_mode {
 
 struct store;
 
-/* Called after each committed change to a mailbox (append, flags, expunge,
- * copy target, delete, rename), so sessions watching it can be told. */
-typedef void store_change_hook(void *context, int64_t mailbox_id);
+/* What one committed change touched, for the change hook. */
+enum store_change_kind {
+	STORE_CHANGE_MESSAGES,     /* appended, flags changed, expunged,
+	                              copied or moved in or out */
+	STORE_CHANGE_CREATED,      /* the mailbox was created */
+	STORE_CHANGE_DELETED,      /* it was deleted (maybe with its user) */
+	STORE_CHANGE_RENAMED,      /* it has a new name */
+	STORE_CHANGE_SUBSCRIPTION, /* the user's subscriptions changed;
+	                              mailbox_id is 0 */
+};
+
+struct store_change {
+	enum store_change_kind kind;
+	int64_t user_id;    /* whose mailbox or subscriptions */
+	int64_t mailbox_id; /* 0 for STORE_CHANGE_SUBSCRIPTION */
+};
+
+/* Called after each committed change, once per mailbox it touched (a
+ * rename of a tree: once per renamed mailbox), so sessions watching the
+ * mailbox or the user can be told.  Not called when nothing changed. */
+typedef void store_change_hook(void *context,
+                               const struct store_change *change);
 
 /* SQLite's temporary files (statement journals, big sorts, index
  * merges) go to DATA/tmp, the one place a caged process may write; call
@@ -206,6 +225,10 @@ enum store_result store_mailbox_rename(struct store *store, int64_t user_id,
                                        const char *old_name,
                                        const char *new_name,
                                        const char **error_r);
+/* The user a mailbox belongs to: fixed for the mailbox's life, and ids
+ * are never reused, so callers may cache the answer. */
+enum store_result store_mailbox_owner(struct store *store, int64_t mailbox_id,
+                                      int64_t *user_id_r, const char **error_r);
 enum store_result store_mailbox_status(struct store *store, int64_t mailbox_id,
                                        struct store_status *status_r,
                                        const char **error_r);

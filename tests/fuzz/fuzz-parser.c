@@ -9,8 +9,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "cmd/notify-parse.h"
 #include "imap/parser.h"
+#include "lib/arena.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -164,6 +167,29 @@ check_args(struct fuzz_run *run, const struct imap_arg *args, size_t count,
 	return total;
 }
 
+/* NOTIFY's own parser (cmd/notify-parse.c) on what the IMAP parser
+ * gave: any arguments give one outcome, and a request that is OK keeps
+ * RFC 5465's rules. */
+static void
+check_notify(struct fuzz_run *run, const struct imap_command_line *cmd)
+{
+	struct arena *arena = arena_create(1024);
+	struct notify_request req;
+	bool none;
+	const char *error = NULL;
+	enum notify_parse_status st = notify_parse(
+	    arena, cmd->args, cmd->arg_count, false, &none, &req, &error);
+	hash_u64(run, st);
+	i_assert(st == NOTIFY_PARSE_OK || error != NULL);
+	for (size_t i = 0; st == NOTIFY_PARSE_OK && i < req.group_count; i++) {
+		unsigned ev = req.groups[i].events;
+		i_assert((ev & ~NOTIFY_EVENT_SUPPORTED) == 0);
+		i_assert(((ev & NOTIFY_EVENT_MESSAGE_NEW) != 0) ==
+		         ((ev & NOTIFY_EVENT_MESSAGE_EXPUNGE) != 0));
+	}
+	arena_destroy(&arena);
+}
+
 static void
 check_command(struct fuzz_run *run, const struct imap_command_line *cmd)
 {
@@ -175,6 +201,8 @@ check_command(struct fuzz_run *run, const struct imap_command_line *cmd)
 	i_assert((cmd->args == NULL) == (cmd->arg_count == 0));
 	size_t total = check_args(run, cmd->args, cmd->arg_count, 0);
 	i_assert(total <= run->limits->max_args);
+	if (strcasecmp(cmd->name, "NOTIFY") == 0)
+		check_notify(run, cmd);
 }
 
 static void

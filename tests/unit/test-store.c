@@ -1220,24 +1220,31 @@ test_two_processes(void)
 }
 
 struct hook_log {
-	int64_t ids[16];
+	struct store_change changes[16];
 	size_t count;
 };
 
 static void
-test_hook_record(void *context, int64_t mailbox_id)
+test_hook_record(void *context, const struct store_change *change)
 {
 	struct hook_log *log = context;
-	if (log->count < N_ELEMENTS(log->ids))
-		log->ids[log->count] = mailbox_id;
+	if (log->count < N_ELEMENTS(log->changes))
+		log->changes[log->count] = *change;
 	log->count++;
 }
 
+/* The log holds exactly the given changes of kind (mailbox b < 0: one
+ * change), all of user; the log is cleared. */
 static bool
-test_hook_saw(struct hook_log *log, int64_t a, int64_t b)
+test_hook_saw(struct hook_log *log, enum store_change_kind kind, int64_t user,
+              int64_t a, int64_t b)
 {
-	bool ok = log->count == (b < 0 ? 1 : 2) && log->ids[0] == a &&
-	          (b < 0 || log->ids[1] == b);
+	bool ok = log->count == (b < 0 ? 1 : 2) &&
+	          log->changes[0].mailbox_id == a &&
+	          (b < 0 || log->changes[1].mailbox_id == b);
+	for (size_t i = 0; ok && i < log->count; i++)
+		ok = log->changes[i].kind == kind &&
+		     log->changes[i].user_id == user;
 	log->count = 0;
 	return ok;
 }
@@ -1251,19 +1258,26 @@ test_change_hook(void)
 	struct hook_log log = {.count = 0};
 	int64_t user = test_user(store, "alice");
 	int64_t inbox = test_inbox(store, user);
-	int64_t box = test_mailbox(store, user, "Box");
 	struct store_message *changed;
 	uint32_t *failed, *src, *dst, *expunged, uidvalidity;
 	size_t nc, nf, count, ne;
+	int64_t owner;
 
 	store_set_change_hook(store, test_hook_record, &log);
+	int64_t box = test_mailbox(store, user, "Box");
+	test_assert(test_hook_saw(&log, STORE_CHANGE_CREATED, user, box, -1));
+	test_assert(store_mailbox_owner(store, box, &owner, &error) ==
+	                STORE_OK &&
+	            owner == user);
 	uint32_t uid = test_append(store, inbox, "x\r\n");
-	test_assert(test_hook_saw(&log, inbox, -1));
+	test_assert(
+	    test_hook_saw(&log, STORE_CHANGE_MESSAGES, user, inbox, -1));
 	test_assert(store_flags_update(store, inbox, &uid, 1, STORE_FLAGS_ADD,
 	                               STORE_FLAG_DELETED, "", 0, arena,
 	                               &changed, &nc, &failed, &nf,
 	                               &error) == STORE_OK);
-	test_assert(test_hook_saw(&log, inbox, -1));
+	test_assert(
+	    test_hook_saw(&log, STORE_CHANGE_MESSAGES, user, inbox, -1));
 	/* No change, no call. */
 	test_assert(store_flags_update(store, inbox, &uid, 1, STORE_FLAGS_ADD,
 	                               STORE_FLAG_DELETED, "", 0, arena,
@@ -1273,24 +1287,35 @@ test_change_hook(void)
 	test_assert(store_messages_copy(store, inbox, &uid, 1, box, false,
 	                                arena, &src, &dst, &count, &uidvalidity,
 	                                &error) == STORE_OK);
-	test_assert(test_hook_saw(&log, box, -1));
+	test_assert(test_hook_saw(&log, STORE_CHANGE_MESSAGES, user, box, -1));
 	test_assert(store_messages_copy(store, inbox, &uid, 1, box, true, arena,
 	                                &src, &dst, &count, &uidvalidity,
 	                                &error) == STORE_OK);
-	test_assert(test_hook_saw(&log, box, inbox));
+	test_assert(
+	    test_hook_saw(&log, STORE_CHANGE_MESSAGES, user, box, inbox));
 	test_assert(store_expunge(store, box, NULL, 0, arena, &expunged, &ne,
 	                          &error) == STORE_OK);
-	test_assert(test_hook_saw(&log, box, -1));
+	test_assert(test_hook_saw(&log, STORE_CHANGE_MESSAGES, user, box, -1));
 	test_assert(store_mailbox_rename(store, user, "Box", "Box2", &error) ==
 	            STORE_OK);
-	test_assert(test_hook_saw(&log, box, -1));
+	test_assert(test_hook_saw(&log, STORE_CHANGE_RENAMED, user, box, -1));
+	test_assert(store_subscription_set(store, user, "Box2", true, &error) ==
+	            STORE_OK);
+	test_assert(
+	    test_hook_saw(&log, STORE_CHANGE_SUBSCRIPTION, user, 0, -1));
+	/* Subscribing again changes nothing. */
+	test_assert(store_subscription_set(store, user, "Box2", true, &error) ==
+	            STORE_OK);
+	test_assert(log.count == 0);
 	test_assert(store_mailbox_delete(store, user, "Box2", &error) ==
 	            STORE_OK);
-	test_assert(test_hook_saw(&log, box, -1));
+	test_assert(test_hook_saw(&log, STORE_CHANGE_DELETED, user, box, -1));
 	/* A failed call doesn't either. */
 	test_assert(store_mailbox_delete(store, user, "Box2", &error) ==
 	            STORE_NOT_FOUND);
 	test_assert(log.count == 0);
+	test_assert(store_mailbox_owner(store, box, &owner, &error) ==
+	            STORE_NOT_FOUND);
 	arena_destroy(&arena);
 	test_finish(&store);
 }
