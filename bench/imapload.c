@@ -20,6 +20,19 @@
  * back, or one per --probe-interval), and their latency shows what the
  * storm does to everyone else.
  *
+ * lmtp: the connections speak LMTP (RFC 2033) to --lmtp-port instead:
+ * LHLO, then transactions back to back, each MAIL FROM, --rcpts RCPT TO
+ * and DATA (in one write when the server lists PIPELINING, RFC 2920;
+ * one by one otherwise or with --lmtp-lockstep), then a generated
+ * message.  Every reply is checked: 250 to MAIL and to each RCPT, 354
+ * to DATA, 250 per accepted recipient after the final dot.  A message
+ * counts once; deliveries are its 250s after the dot.  Recipient k of
+ * message m is --rcpt-pattern with "%d" = 1 + (m + k) % --rcpt-users.
+ *
+ * idlelmtp: idle, but the new message comes through LMTP: one LMTP
+ * connection delivers to --user every 100 ms, and the latency runs from
+ * its 250 after the dot to each idler's EXISTS.
+ *
  * Build: cc -O2 -std=c17 -D_GNU_SOURCE -o build/bench/imapload \
  *        bench/imapload.c -lssl -lcrypto
  */
@@ -39,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -46,6 +60,7 @@
 #include <unistd.h>
 
 #include "mailgen.c"
+#include "lmtp.c"
 
 #define MAX_CONNS       19000        /* the sandbox allows 20000 fds */
 #define RBUF_MAX        (8u << 20)   /* largest response unit accepted */
@@ -63,12 +78,14 @@ enum workload {
 	WL_IDLE,
 	WL_SEARCH,
 	WL_AUTHSTORM,
+	WL_LMTP,
+	WL_IDLELMTP,
 	WL_PREFILL,
 };
 
 static const char *const workload_names[] = {
-    "append", "fetch",  "mixed",     "login",
-    "idle",   "search", "authstorm", "prefill",
+    "append", "fetch",     "mixed", "login",    "idle",
+    "search", "authstorm", "lmtp",  "idlelmtp", "prefill",
 };
 
 enum tls_mode {
@@ -99,15 +116,19 @@ enum cmd_kind {
 	K_STARTTLS,
 	K_NOOP, /* authstorm probes */
 	K_TLS,  /* not a command: ClientHello to handshake done */
+	K_LHLO,
+	K_LMTP_ENVELOPE, /* MAIL FROM to the 354 after DATA */
+	K_LMTP_CONTENT,  /* message sent to its last reply */
 	K_COUNT,
 };
 
 static const char *const kind_names[] = {
-    "connect",       "LOGIN",        "SELECT", "APPEND",   "FETCH FLAGS",
-    "FETCH HEADER",  "FETCH BODY[]", "LIST",   "STATUS",   "STORE",
-    "EXPUNGE",       "LOGOUT",       "IDLE",   "DONE",     "SEARCH BODY",
-    "SEARCH TEXT",   "idle-notify",  "cycle",  "STARTTLS", "probe NOOP",
-    "TLS handshake",
+    "connect",       "LOGIN",        "SELECT",        "APPEND",
+    "FETCH FLAGS",   "FETCH HEADER", "FETCH BODY[]",  "LIST",
+    "STATUS",        "STORE",        "EXPUNGE",       "LOGOUT",
+    "IDLE",          "DONE",         "SEARCH BODY",   "SEARCH TEXT",
+    "idle-notify",   "cycle",        "STARTTLS",      "probe NOOP",
+    "TLS handshake", "LHLO",         "LMTP envelope", "LMTP content",
 };
 
 static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == K_COUNT,
@@ -128,7 +149,8 @@ enum conn_role {
 	ROLE_WORKER,
 	ROLE_IDLER,
 	ROLE_APPENDER,
-	ROLE_PROBE, /* authstorm: logged in once, in INBOX, sends NOOPs */
+	ROLE_PROBE,     /* authstorm: logged in once, in INBOX, sends NOOPs */
+	ROLE_DELIVERER, /* idlelmtp: delivers to --user through LMTP */
 };
 
 struct conn {
@@ -169,6 +191,7 @@ struct conn {
 	int tls_dead;           /* fatal TLS error: send no close_notify */
 	uint64_t tls_ns;        /* when the handshake began */
 	uint64_t probe_ns;      /* probe: when the next NOOP is due */
+	struct lmtp_txn lmtp;   /* LMTP connections: the session */
 };
 
 struct samples {
@@ -203,9 +226,16 @@ struct bench {
 	double setup_seconds;     /* --setup-seconds: longest setup */
 	double ramp;              /* --ramp: connections opened per second
 	                           * during setup, 0 all at once */
+	const char *lmtp_port;    /* --lmtp-port: lmtp and idlelmtp */
+	unsigned nrcpts;          /* lmtp: --rcpts per message */
+	unsigned rcpt_users;      /* lmtp: --rcpt-users to rotate over */
+	const char *rcpt_pattern; /* lmtp: --rcpt-pattern, one %d */
+	int lmtp_lockstep;        /* --lmtp-lockstep: never pipeline */
 
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr; /* --host, --port */
 	socklen_t addrlen;
+	struct sockaddr_storage lmtp_addr; /* --host, --lmtp-port */
+	socklen_t lmtp_addrlen;
 	int epfd;
 	struct conn *conns;
 	unsigned nidlers;
@@ -235,6 +265,9 @@ struct bench {
 	uint64_t tls13;      /* handshakes at TLS 1.3, setup included */
 	uint64_t tls12;      /* at TLS 1.2 */
 	char tls_error[256]; /* last TLS failure, for conn_fail */
+	uint64_t next_rcpt;  /* lmtp: messages begun, picks recipients */
+	uint64_t deliveries; /* lmtp: 250s after the dot, in the window */
+	int lmtp_pipelining; /* the last LHLO listed PIPELINING */
 };
 
 static struct bench bench;
@@ -825,12 +858,300 @@ probe_tick(uint64_t now)
 	}
 }
 
+/* Does c speak LMTP (and not IMAP)? */
+static int
+conn_is_lmtp(const struct conn *c)
+{
+	return bench.wl == WL_LMTP || c->role == ROLE_DELIVERER;
+}
+
+static int
+is_idle_workload(enum workload w)
+{
+	return w == WL_IDLE || w == WL_IDLELMTP;
+}
+
+/*
+ * The idle pusher's message number exists is confirmed at now (APPEND's
+ * tagged OK, or LMTP's 250): idlers that saw it already get latency 0.
+ */
+static void
+push_confirmed(uint32_t exists, uint64_t now)
+{
+	struct append_rec *a;
+
+	if (bench.nappends >= MAX_APPENDS)
+		return;
+	a = &bench.appends[bench.nappends++];
+	a->exists = exists;
+	a->ok_ns = now;
+	for (unsigned i = 0; i < bench.nconns; i++) {
+		struct conn *o = &bench.conns[i];
+
+		if (o->role == ROLE_IDLER && o->seen_exists >= a->exists)
+			record(K_IDLE_NOTIFY, now, now);
+	}
+}
+
+static void conn_next(struct conn *c);
+
+/* Sends what is queued; a failure drops the connection. */
+static void
+lmtp_flush(struct conn *c)
+{
+	if (conn_flush(c) < 0)
+		conn_fail(c, "send failed", conn_io_error(c),
+		          strlen(conn_io_error(c)));
+}
+
+/*
+ * Queues the envelope commands not sent yet, up to DATA: all of them
+ * with PIPELINING, otherwise the next one once the last is answered.
+ */
+static void
+lmtp_send_envelope(struct conn *c)
+{
+	struct lmtp_txn *t = &c->lmtp;
+	int deliverer = c->role == ROLE_DELIVERER;
+	char line[LMTP_LINE_MAX];
+
+	/* command nrcpt + 1 is DATA */
+	while (t->sent <= t->nrcpt + 1 &&
+	       (t->pipelining || t->sent == t->replied)) {
+		size_t n = lmtp_envelope_cmd(
+		    t, t->sent, deliverer ? bench.user : bench.rcpt_pattern,
+		    deliverer ? 1 : bench.rcpt_users, line, sizeof(line));
+
+		if (n == 0 || conn_put(c, line, n) < 0) {
+			conn_fail(c, "output overflow", "", 0);
+			return;
+		}
+		t->sent++;
+	}
+	lmtp_flush(c);
+}
+
+/* Begins a transaction: one recipient for the deliverer, else --rcpts. */
+static void
+lmtp_begin(struct conn *c)
+{
+	struct lmtp_txn *t = &c->lmtp;
+	int deliverer = c->role == ROLE_DELIVERER;
+
+	t->step = LS_ENVELOPE;
+	t->nrcpt = deliverer ? 1 : bench.nrcpts;
+	t->first =
+	    deliverer ? 0 : (unsigned)(bench.next_rcpt++ % bench.rcpt_users);
+	t->sent = 0;
+	t->replied = 0;
+	t->accepted = 0;
+	t->answered = 0;
+	t->delivered = 0;
+	t->txn_ns = now_ns();
+	t->data_ns = 0;
+	c->kind = K_LMTP_ENVELOPE;
+	c->sent_ns = t->txn_ns;
+	c->state = CS_BUSY;
+	lmtp_send_envelope(c);
+}
+
+/* Between transactions: wait for the start, a tick, or go on. */
+static void
+lmtp_next(struct conn *c)
+{
+	c->lmtp.step = LS_READY;
+	if (!bench.measuring) {
+		mark_ready(c);
+		c->state = CS_WAIT;
+	} else if (c->role == ROLE_DELIVERER) {
+		c->state = CS_WAIT; /* appender_tick begins the next */
+	} else {
+		lmtp_begin(c);
+	}
+}
+
+/* Every reply of the transaction is in. */
+static void
+lmtp_txn_done(struct conn *c, uint64_t now)
+{
+	struct lmtp_txn *t = &c->lmtp;
+
+	if (t->data_ns != 0)
+		record(K_LMTP_CONTENT, t->data_ns, now);
+	if (bench.measuring && t->txn_ns >= bench.start_ns)
+		bench.deliveries += t->delivered;
+	if (c->role == ROLE_DELIVERER) {
+		/* one user, one connection: its messages arrive in order */
+		if (t->delivered == 1)
+			push_confirmed(bench.base_exists +
+			                   (uint32_t)bench.nappends + 1,
+			               now);
+	} else {
+		record(K_CYCLE, t->txn_ns, now);
+	}
+	conn_next(c);
+}
+
+/* 354: the message follows, dot-stuffed, with the final dot. */
+static void
+lmtp_send_content(struct conn *c, uint64_t now)
+{
+	struct lmtp_txn *t = &c->lmtp;
+	size_t len = mail_generate(bench.mail_seq++, bench.mail, MAIL_MAX);
+	size_t n = len == 0 ? 0
+	                    : lmtp_stuff(bench.mail, len, c->wbuf + c->wlen,
+	                                 WBUF_MAX - c->wlen);
+
+	if (n == 0) {
+		conn_fail(c, "message does not fit the output buffer", "", 0);
+		return;
+	}
+	c->wlen += n;
+	record(K_LMTP_ENVELOPE, t->txn_ns, now);
+	t->step = LS_CONTENT;
+	t->data_ns = now;
+	c->kind = K_LMTP_CONTENT;
+	lmtp_flush(c);
+}
+
+/* RFC 2033 4.2: with no recipient accepted, DATA must fail with 503. */
+static void
+lmtp_data_reply(struct conn *c, const struct lmtp_reply *r, const char *line,
+                size_t len, uint64_t now)
+{
+	if (r->code == 354 && c->lmtp.accepted > 0)
+		lmtp_send_content(c, now);
+	else if (r->code != 354 && c->lmtp.accepted == 0)
+		lmtp_txn_done(c, now); /* the refused RCPTs are counted */
+	else if (r->code == 354)
+		conn_fail(c, "354 to DATA with no recipient", line, len);
+	else
+		conn_fail(c, "DATA refused", line, len);
+}
+
+/* A reply to MAIL FROM, a RCPT TO or DATA, in the order they were sent. */
+static void
+lmtp_envelope_reply(struct conn *c, const struct lmtp_reply *r,
+                    const char *line, size_t len, uint64_t now)
+{
+	struct lmtp_txn *t = &c->lmtp;
+	unsigned i = t->replied;
+
+	if (i >= t->sent) {
+		conn_fail(c, "reply to no command", line, len);
+		return;
+	}
+	t->replied++;
+	if (i == 0 && r->code != 250) {
+		conn_fail(c, "MAIL FROM refused", line, len);
+		return;
+	}
+	if (i > t->nrcpt) {
+		lmtp_data_reply(c, r, line, len, now);
+		return;
+	}
+	if (i > 0 && r->code == 250)
+		t->accepted++;
+	else if (i > 0)
+		conn_error(c, "RCPT TO refused", line, len);
+	if (!t->pipelining)
+		lmtp_send_envelope(c);
+}
+
+/* RFC 2033 4.2: one reply per accepted recipient after the dot. */
+static void
+lmtp_content_reply(struct conn *c, const struct lmtp_reply *r, const char *line,
+                   size_t len, uint64_t now)
+{
+	struct lmtp_txn *t = &c->lmtp;
+
+	t->answered++;
+	if (r->code == 250)
+		t->delivered++;
+	else
+		conn_error(c, "delivery refused", line, len);
+	if (t->answered == t->accepted)
+		lmtp_txn_done(c, now);
+}
+
+/* The greeting and LHLO; then the connection is ready. */
+static void
+lmtp_session_reply(struct conn *c, const struct lmtp_reply *r, const char *line,
+                   size_t len, uint64_t now)
+{
+	struct lmtp_txn *t = &c->lmtp;
+
+	if (t->step == LS_GREETING) {
+		if (r->code != 220) {
+			conn_fail(c, "bad LMTP greeting", line, len);
+			return;
+		}
+		t->step = LS_LHLO;
+		c->kind = K_LHLO;
+		c->sent_ns = now;
+		c->state = CS_BUSY;
+		if (conn_put(c, "LHLO imapload.example.org\r\n", 27) < 0)
+			conn_fail(c, "output overflow", "", 0);
+		else
+			lmtp_flush(c);
+		return;
+	}
+	if (r->code != 250) {
+		conn_fail(c, "LHLO refused", line, len);
+		return;
+	}
+	record(K_LHLO, c->sent_ns, now);
+	bench.lmtp_pipelining = t->pipelining;
+	conn_next(c);
+}
+
+/* One reply line on an LMTP connection; only a last line is an answer. */
+static void
+lmtp_reply(struct conn *c, const char *line, size_t len)
+{
+	struct lmtp_txn *t = &c->lmtp;
+	struct lmtp_reply r;
+	uint64_t now = now_ns();
+
+	if (lmtp_parse_reply(line, len, &r) < 0) {
+		conn_fail(c, "malformed LMTP reply", line, len);
+		return;
+	}
+	if (r.code == 421) {
+		conn_fail(c, "server closing (421)", line, len);
+		return;
+	}
+	if (t->step == LS_LHLO && lmtp_has_extension(&r, "PIPELINING"))
+		t->pipelining = !bench.lmtp_lockstep;
+	if (!r.last)
+		return;
+	switch (t->step) {
+	case LS_GREETING:
+	case LS_LHLO:
+		lmtp_session_reply(c, &r, line, len, now);
+		break;
+	case LS_READY:
+		conn_error(c, "LMTP reply to no command", line, len);
+		break;
+	case LS_ENVELOPE:
+		lmtp_envelope_reply(c, &r, line, len, now);
+		break;
+	case LS_CONTENT:
+		lmtp_content_reply(c, &r, line, len, now);
+		break;
+	}
+}
+
 /* Issues the next command of the workload, or parks the connection. */
 static void
 conn_next(struct conn *c)
 {
 	if (bench.stop) {
 		c->state = CS_FINISHED;
+		return;
+	}
+	if (conn_is_lmtp(c)) {
+		lmtp_next(c);
 		return;
 	}
 	if (!c->selected && bench.wl != WL_LOGIN &&
@@ -861,11 +1182,15 @@ conn_next(struct conn *c)
 		conn_cmd(c, K_LOGOUT, NULL, 0, "LOGOUT");
 		break;
 	case WL_IDLE:
+	case WL_IDLELMTP:
 		if (c->role == ROLE_IDLER) {
 			conn_cmd(c, K_IDLE, NULL, 0, "IDLE");
 		} else {
 			c->state = CS_WAIT;
 		}
+		break;
+	case WL_LMTP:
+		assert(!"LMTP connections go to lmtp_next");
 		break;
 	case WL_SEARCH:
 		conn_search(c);
@@ -1047,24 +1372,12 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 				           len);
 			c->prev_uid = c->new_uid;
 		}
-		if (c->role == ROLE_APPENDER && bench.nappends < MAX_APPENDS) {
-			struct append_rec *a = &bench.appends[bench.nappends];
-
-			a->exists = c->append_exists
-			                ? c->append_exists
-			                : bench.base_exists +
-			                      (uint32_t)bench.nappends + 1;
-			a->ok_ns = now;
-			bench.nappends++;
-			/* idlers that already saw it get latency 0 */
-			for (unsigned i = 0; i < bench.nconns; i++) {
-				struct conn *o = &bench.conns[i];
-
-				if (o->role == ROLE_IDLER &&
-				    o->seen_exists >= a->exists)
-					record(K_IDLE_NOTIFY, now, now);
-			}
-		}
+		if (c->role == ROLE_APPENDER)
+			push_confirmed(c->append_exists
+			                   ? c->append_exists
+			                   : bench.base_exists +
+			                         (uint32_t)bench.nappends + 1,
+			               now);
 		if (c->role != ROLE_APPENDER && bench.wl != WL_PREFILL &&
 		    bench.wl != WL_MIXED)
 			record(K_CYCLE, c->sent_ns, now);
@@ -1100,7 +1413,11 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 		if (c->step == 2)
 			c->step = 3;
 	}
-	if (c->role == ROLE_APPENDER && c->kind == K_SELECT)
+	/* idlelmtp: nothing is delivered before the window opens, so
+	 * every idler's SELECT gives the same count */
+	if (c->kind == K_SELECT &&
+	    (c->role == ROLE_APPENDER ||
+	     (bench.wl == WL_IDLELMTP && c->role == ROLE_IDLER)))
 		bench.base_exists = c->exists;
 	if (c->kind == K_DONE) {
 		c->state = CS_FINISHED;
@@ -1168,6 +1485,17 @@ unit_end(const char *buf, size_t len, char *skel, size_t scap, size_t *slen_r,
 	}
 }
 
+/* LMTP replies are lines: the length of the first, 0 or -1 as unit_end. */
+static ssize_t
+line_end(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+
+	if (nl == NULL)
+		return len > 65536 ? -1 : 0;
+	return nl - buf + 1;
+}
+
 static void
 handle_unit(struct conn *c, const char *u, size_t len, const char *skel,
             size_t slen, const char *lit, size_t litlen, int has_lit)
@@ -1175,6 +1503,10 @@ handle_unit(struct conn *c, const char *u, size_t len, const char *skel,
 	uint64_t now = now_ns();
 	size_t tl = strlen(c->tag);
 
+	if (conn_is_lmtp(c)) {
+		lmtp_reply(c, u, len);
+		return;
+	}
 	if (c->state == CS_GREETING) {
 		if (len < 4 || memcmp(u, "* OK", 4) != 0) {
 			conn_fail(c, "bad greeting", u, len);
@@ -1264,8 +1596,10 @@ conn_read(struct conn *c)
 			size_t litlen = 0;
 			int has_lit = 0;
 			ssize_t u =
-			    unit_end(c->rbuf, c->rlen, skel, sizeof(skel),
-			             &slen, &litoff, &litlen, &has_lit);
+			    conn_is_lmtp(c)
+			        ? line_end(c->rbuf, c->rlen)
+			        : unit_end(c->rbuf, c->rlen, skel, sizeof(skel),
+			                   &slen, &litoff, &litlen, &has_lit);
 			unsigned gen = c->gen;
 
 			if (u < 0) {
@@ -1323,9 +1657,10 @@ static void
 conn_start(struct conn *c)
 {
 	struct epoll_event ev = {0};
+	int lmtp = conn_is_lmtp(c);
 	int one = 1;
 
-	c->fd = socket(bench.addr.ss_family,
+	c->fd = socket(lmtp ? bench.lmtp_addr.ss_family : bench.addr.ss_family,
 	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		conn_error(c, "socket", strerror(errno),
@@ -1341,11 +1676,14 @@ conn_start(struct conn *c)
 	c->step = 0;
 	c->prev_uid = 0;
 	c->seen_exists = 0;
+	c->lmtp = (struct lmtp_txn){.step = LS_GREETING};
 	c->state = CS_CONNECTING;
 	ev.events = EPOLLIN | EPOLLOUT;
 	ev.data.ptr = c;
 	epoll_ctl(bench.epfd, EPOLL_CTL_ADD, c->fd, &ev);
-	if (connect(c->fd, (struct sockaddr *)&bench.addr, bench.addrlen) < 0 &&
+	if (connect(c->fd,
+	            (struct sockaddr *)(lmtp ? &bench.lmtp_addr : &bench.addr),
+	            lmtp ? bench.lmtp_addrlen : bench.addrlen) < 0 &&
 	    errno != EINPROGRESS) {
 		bench.errors++;
 		conn_close(c);
@@ -1367,7 +1705,7 @@ conn_event(struct conn *c, uint32_t events)
 			          strlen(strerror(err)));
 			return;
 		}
-		if (bench.tls == TLS_IMPLICIT) {
+		if (bench.tls == TLS_IMPLICIT && !conn_is_lmtp(c)) {
 			conn_tls_begin(c);
 			return;
 		}
@@ -1447,31 +1785,36 @@ appender_tick(uint64_t now)
 	for (i = 0; i < bench.nconns; i++) {
 		struct conn *c = &bench.conns[i];
 
-		if (c->role == ROLE_APPENDER && c->state == CS_WAIT) {
+		if ((c->role == ROLE_APPENDER || c->role == ROLE_DELIVERER) &&
+		    c->state == CS_WAIT) {
 			bench.next_append_ns += APPEND_EVERY_NS;
 			if (bench.next_append_ns < now)
 				bench.next_append_ns = now + APPEND_EVERY_NS;
-			conn_append(c);
+			if (c->role == ROLE_APPENDER)
+				conn_append(c);
+			else
+				lmtp_begin(c);
 		}
 	}
 }
 
+/* Resolves --host and port into addr_r. */
 static int
-resolve(void)
+resolve(const char *port, struct sockaddr_storage *addr_r, socklen_t *len_r)
 {
 	struct addrinfo hints = {0};
 	struct addrinfo *res = NULL;
 	int rc;
 
 	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(bench.host, bench.port, &hints, &res);
+	rc = getaddrinfo(bench.host, port, &hints, &res);
 	if (rc != 0 || res == NULL) {
-		fprintf(stderr, "imapload: %s:%s: %s\n", bench.host, bench.port,
+		fprintf(stderr, "imapload: %s:%s: %s\n", bench.host, port,
 		        gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&bench.addr, res->ai_addr, res->ai_addrlen);
-	bench.addrlen = res->ai_addrlen;
+	memcpy(addr_r, res->ai_addr, res->ai_addrlen);
+	*len_r = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
 }
@@ -1529,12 +1872,14 @@ run_phase(enum workload wl, unsigned nconns)
 		c->probe_ns = 0;
 		if (wl == WL_IDLE)
 			c->role = i == 0 ? ROLE_APPENDER : ROLE_IDLER;
+		if (wl == WL_IDLELMTP)
+			c->role = i == 0 ? ROLE_DELIVERER : ROLE_IDLER;
 		if (wl == WL_AUTHSTORM && i < bench.nprobes)
 			c->role = ROLE_PROBE;
 	}
 	bench.started = 0;
 	ramp_tick(bench.setup_ns);
-	bench.nidlers = wl == WL_IDLE ? nconns - 1 : 0;
+	bench.nidlers = is_idle_workload(wl) ? nconns - 1 : 0;
 	while (!bench.stop) {
 		int n = epoll_wait(bench.epfd, evs, 256, 5);
 		uint64_t now;
@@ -1548,7 +1893,7 @@ run_phase(enum workload wl, unsigned nconns)
 		now = now_ns();
 		ramp_tick(now);
 		maybe_start(now);
-		if (wl == WL_IDLE)
+		if (is_idle_workload(wl))
 			appender_tick(now);
 		if (wl == WL_AUTHSTORM && bench.probe_interval_ms > 0)
 			probe_tick(now);
@@ -1606,6 +1951,36 @@ result_tls_probes(void)
 		       pct_ms(p, 0.99), pct_ms(p, 1.0));
 }
 
+/*
+ * Notifications missed: pushes confirmed at least 1 s before the end
+ * whose EXISTS an idler never saw.
+ */
+static void
+idle_missed(uint64_t *missed_r, unsigned *idlers_r)
+{
+	uint32_t want = 0;
+
+	for (size_t a = 0; a < bench.nappends; a++) {
+		if (bench.appends[a].ok_ns + 1000000000ull <= bench.end_ns)
+			want = bench.appends[a].exists;
+	}
+	for (unsigned i = 0; i < bench.nconns; i++) {
+		struct conn *c = &bench.conns[i];
+		uint64_t m = 0;
+
+		if (c->role != ROLE_IDLER)
+			continue;
+		for (size_t a = 0; a < bench.nappends; a++) {
+			uint32_t e = bench.appends[a].exists;
+
+			if (e <= want && e > c->seen_exists)
+				m++;
+		}
+		*missed_r += m;
+		*idlers_r += m > 0;
+	}
+}
+
 static void
 report(struct rusage *r0, struct rusage *r1)
 {
@@ -1615,7 +1990,6 @@ report(struct rusage *r0, struct rusage *r1)
 	struct samples *cyc = &bench.stats[K_CYCLE];
 	uint64_t missed = 0;
 	unsigned missing_idlers = 0;
-	unsigned i;
 	int k;
 
 	printf("workload %s: %u connections, %.1f s measured\n",
@@ -1628,39 +2002,28 @@ report(struct rusage *r0, struct rusage *r1)
 		if (s->count == 0)
 			continue;
 		qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
-		printf("%-14s %9llu %10.1f %9.2f %9.2f %9.2f\n", kind_names[k],
+		printf("%-14s %9llu %10.1f %9.2f %9.2f %9.2f\n",
+		       k == K_CYCLE && bench.wl == WL_LMTP ? "LMTP message"
+		                                           : kind_names[k],
 		       (unsigned long long)s->count, (double)s->count / secs,
 		       pct_ms(s, 0.5), pct_ms(s, 0.99), pct_ms(s, 1.0));
 	}
-	if (bench.wl == WL_IDLE) {
-		/* appends confirmed at least 1 s before the end */
-		uint32_t want = 0;
-
-		for (size_t a = 0; a < bench.nappends; a++) {
-			if (bench.appends[a].ok_ns + 1000000000ull <=
-			    bench.end_ns)
-				want = bench.appends[a].exists;
-		}
-		for (i = 0; i < bench.nconns; i++) {
-			struct conn *c = &bench.conns[i];
-			uint64_t m = 0;
-
-			if (c->role != ROLE_IDLER)
-				continue;
-			for (size_t a = 0; a < bench.nappends; a++) {
-				uint32_t e = bench.appends[a].exists;
-
-				if (e <= want && e > c->seen_exists)
-					m++;
-			}
-			missed += m;
-			missing_idlers += m > 0;
-		}
-		printf("idle: %zu appends, %u idlers, %llu notifications "
+	if (is_idle_workload(bench.wl)) {
+		idle_missed(&missed, &missing_idlers);
+		printf("idle: %zu %s, %u idlers, %llu notifications "
 		       "missed, %u idlers missed at least one\n",
-		       bench.nappends, bench.nidlers,
-		       (unsigned long long)missed, missing_idlers);
+		       bench.nappends,
+		       bench.wl == WL_IDLE ? "appends" : "LMTP deliveries",
+		       bench.nidlers, (unsigned long long)missed,
+		       missing_idlers);
 	}
+	if (bench.wl == WL_LMTP)
+		printf("lmtp: %u recipients per message (of %u users), "
+		       "%llu deliveries (%.1f/s), PIPELINING %s\n",
+		       bench.nrcpts, bench.rcpt_users,
+		       (unsigned long long)bench.deliveries,
+		       secs > 0 ? (double)bench.deliveries / secs : 0,
+		       bench.lmtp_pipelining ? "used" : "not used");
 	report_tls_probes();
 	printf("errors: %llu\n", (unsigned long long)bench.errors);
 	printf("imapload CPU: %.2f s (%.0f%% of one core)\n", cpu,
@@ -1673,7 +2036,13 @@ report(struct rusage *r0, struct rusage *r1)
 	       secs > 0 ? (double)cyc->count / secs : 0, pct_ms(cyc, 0.5),
 	       pct_ms(cyc, 0.99), pct_ms(cyc, 1.0),
 	       (unsigned long long)bench.errors, cpu);
-	if (bench.wl == WL_IDLE) {
+	if (bench.wl == WL_LMTP)
+		printf(" rcpts=%u deliveries=%llu deliveries_per_s=%.1f "
+		       "pipelining=%d",
+		       bench.nrcpts, (unsigned long long)bench.deliveries,
+		       secs > 0 ? (double)bench.deliveries / secs : 0,
+		       bench.lmtp_pipelining);
+	if (is_idle_workload(bench.wl)) {
 		struct samples *s = &bench.stats[K_IDLE_NOTIFY];
 
 		printf(" notify_p50_ms=%.2f notify_p99_ms=%.2f "
@@ -1694,14 +2063,19 @@ usage(void)
 	        "usage: imapload [--host H] [--port P] [--user U] "
 	        "[--pass P]\n"
 	        "                --workload append|fetch|mixed|login|idle|"
-	        "search|authstorm\n"
+	        "search|authstorm|\n"
+	        "                lmtp|idlelmtp\n"
 	        "                [--connections N] [--seconds S] "
 	        "[--prefill N] [--seed N]\n"
 	        "                [--setup-seconds S (30)] [--ramp CONN/S]\n"
 	        "                [--tls | --starttls] [--tls-resume]\n"
 	        "                authstorm: [--users N] [--user-pattern u%%d]\n"
 	        "                [--password-pattern pw-%%d] [--probes M]\n"
-	        "                [--probe-interval MS (0: back to back)]\n");
+	        "                [--probe-interval MS (0: back to back)]\n"
+	        "                lmtp, idlelmtp: --lmtp-port P "
+	        "[--lmtp-lockstep]\n"
+	        "                lmtp: [--rcpts R (1)] [--rcpt-users N (10)]\n"
+	        "                [--rcpt-pattern u%%d@example.org]\n");
 	exit(2);
 }
 
@@ -1716,6 +2090,11 @@ enum long_only {
 	OPT_SETUP_SECONDS,
 	OPT_PROBE_INTERVAL,
 	OPT_RAMP,
+	OPT_LMTP_PORT,
+	OPT_LMTP_LOCKSTEP,
+	OPT_RCPTS,
+	OPT_RCPT_USERS,
+	OPT_RCPT_PATTERN,
 };
 
 /* Sets bench from the command line; returns the --workload name. */
@@ -1742,6 +2121,11 @@ parse_args(int argc, char **argv)
 	    {"setup-seconds", required_argument, NULL, OPT_SETUP_SECONDS},
 	    {"probe-interval", required_argument, NULL, OPT_PROBE_INTERVAL},
 	    {"ramp", required_argument, NULL, OPT_RAMP},
+	    {"lmtp-port", required_argument, NULL, OPT_LMTP_PORT},
+	    {"lmtp-lockstep", no_argument, NULL, OPT_LMTP_LOCKSTEP},
+	    {"rcpts", required_argument, NULL, OPT_RCPTS},
+	    {"rcpt-users", required_argument, NULL, OPT_RCPT_USERS},
+	    {"rcpt-pattern", required_argument, NULL, OPT_RCPT_PATTERN},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *wl = NULL;
@@ -1809,6 +2193,21 @@ parse_args(int argc, char **argv)
 		case OPT_SETUP_SECONDS:
 			bench.setup_seconds = atof(optarg);
 			break;
+		case OPT_LMTP_PORT:
+			bench.lmtp_port = optarg;
+			break;
+		case OPT_LMTP_LOCKSTEP:
+			bench.lmtp_lockstep = 1;
+			break;
+		case OPT_RCPTS:
+			bench.nrcpts = (unsigned)atoi(optarg);
+			break;
+		case OPT_RCPT_USERS:
+			bench.rcpt_users = (unsigned)atoi(optarg);
+			break;
+		case OPT_RCPT_PATTERN:
+			bench.rcpt_pattern = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -1843,11 +2242,34 @@ pattern_ok(const char *s)
 static unsigned
 extra_conns(enum workload w)
 {
-	if (w == WL_IDLE)
-		return 1; /* the appender */
+	if (is_idle_workload(w))
+		return 1; /* the appender or the LMTP deliverer */
 	if (w == WL_AUTHSTORM)
 		return bench.nprobes;
 	return 0;
+}
+
+/* A recipient pattern: a pattern that fits between <> unquoted. */
+static int
+rcpt_pattern_ok(const char *s)
+{
+	return pattern_ok(s) && strpbrk(s, "<> ") == NULL;
+}
+
+/*
+ * LMTP needs its port; its recipients are distinct (--rcpts at most
+ * --rcpt-users), and LMTP runs in plaintext only.
+ */
+static int
+lmtp_args_ok(enum workload w)
+{
+	if (w != WL_LMTP && w != WL_IDLELMTP)
+		return bench.lmtp_port == NULL && !bench.lmtp_lockstep;
+	return bench.lmtp_port != NULL && rcpt_pattern_ok(bench.rcpt_pattern) &&
+	       rcpt_pattern_ok(bench.user) && bench.nrcpts >= 1 &&
+	       bench.nrcpts <= LMTP_RCPT_MAX &&
+	       bench.nrcpts <= bench.rcpt_users &&
+	       (w == WL_IDLELMTP || bench.tls == TLS_NONE);
 }
 
 static int
@@ -1861,7 +2283,8 @@ args_ok(enum workload w)
 	       login_arg_ok(bench.pass) && pattern_ok(bench.user_pattern) &&
 	       pattern_ok(bench.pass_pattern) && bench.nusers >= 1 &&
 	       (bench.nprobes == 0 || w == WL_AUTHSTORM) &&
-	       bench.probe_interval_ms >= 0 && bench.probe_interval_ms < 1e6;
+	       bench.probe_interval_ms >= 0 && bench.probe_interval_ms < 1e6 &&
+	       lmtp_args_ok(w);
 }
 
 /* Allocates the buffers of connections [0, n) still without them. */
@@ -1905,6 +2328,9 @@ main(int argc, char **argv)
 	bench.nusers = 100;
 	bench.user_pattern = "u%d";
 	bench.pass_pattern = "pw-%d";
+	bench.nrcpts = 1;
+	bench.rcpt_users = 10;
+	bench.rcpt_pattern = "u%d@example.org";
 	wl = parse_args(argc, argv);
 	if (wl == NULL)
 		usage();
@@ -1917,7 +2343,10 @@ main(int argc, char **argv)
 	w = (enum workload)i;
 	if (!args_ok(w))
 		usage();
-	if (resolve() < 0)
+	if (resolve(bench.port, &bench.addr, &bench.addrlen) < 0)
+		return 1;
+	if (bench.lmtp_port != NULL &&
+	    resolve(bench.lmtp_port, &bench.lmtp_addr, &bench.lmtp_addrlen) < 0)
 		return 1;
 	if (bench.tls != TLS_NONE && tls_init() < 0) {
 		fprintf(stderr, "imapload: SSL_CTX_new failed\n");
