@@ -272,34 +272,91 @@ delivery_finish(struct delivery_rcpt *rcpts, size_t count, const int64_t *ids,
 	}
 }
 
-void
-delivery_store(struct store *store, struct delivery_rcpt *rcpts, size_t count,
-               const char *data, size_t len)
+/* A job's message as the store takes it, received now. */
+static struct store_append_request
+delivery_request(const struct delivery_job *job)
 {
-	struct arena *arena = arena_create(4096);
-	int64_t *ids = xcalloc(count + 1, sizeof(*ids));
-	uint32_t *uids = xcalloc(count + 1, sizeof(*uids));
-	size_t n = delivery_targets(store, arena, rcpts, count, ids);
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	struct store_append_request req = {
-	    .data = data != NULL ? data : "",
-	    .len = len,
+	return (struct store_append_request){
+	    .data = job->data != NULL ? job->data : "",
+	    .len = job->len,
 	    .keywords = "",
 	    .internaldate = (int64_t)now,
 	    .internaldate_tz = (int32_t)(tm.tm_gmtoff / 60),
 	};
+}
+
+static enum delivery_status
+delivery_status_of(enum store_result r)
+{
+	return r == STORE_OK      ? DELIVERY_OK
+	       : r == STORE_LIMIT ? DELIVERY_LIMIT
+	                          : DELIVERY_TEMPFAIL;
+}
+
+/* The jobs with somewhere to go, in one store transaction. */
+static enum store_result
+delivery_commit(struct store *store, struct delivery_job **jobs, size_t count)
+{
+	struct store_delivery *d = xcalloc(count, sizeof(*d));
+	for (size_t i = 0; i < count; i++)
+		d[i] = (struct store_delivery){
+		    .request = delivery_request(jobs[i]),
+		    .mailbox_ids = jobs[i]->ids,
+		    .mailbox_count = jobs[i]->id_count,
+		    .uids_r = jobs[i]->uids};
 	const char *error;
-	enum store_result r =
-	    n > 0 ? store_deliver(store, ids, n, &req, uids, &error) : STORE_OK;
+	enum store_result r = store_deliver(store, d, count, &error);
 	if (r != STORE_OK)
 		log_error("delivery: store failed: %s", error);
-	delivery_finish(rcpts, count, ids, uids, n,
-	                r == STORE_OK      ? DELIVERY_OK
-	                : r == STORE_LIMIT ? DELIVERY_LIMIT
-	                                   : DELIVERY_TEMPFAIL);
-	free(ids);
-	free(uids);
+	free(d);
+	return r;
+}
+
+void
+delivery_store_batch(struct store *store, struct delivery_job *jobs,
+                     size_t count)
+{
+	struct arena *arena = arena_create(4096);
+	struct delivery_job **todo = xcalloc(count + 1, sizeof(*todo));
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct delivery_job *job = &jobs[i];
+		job->ids = xcalloc(job->count + 1, sizeof(*job->ids));
+		job->uids = xcalloc(job->count + 1, sizeof(*job->uids));
+		job->id_count = delivery_targets(store, arena, job->rcpts,
+		                                 job->count, job->ids);
+		if (job->id_count > 0)
+			todo[n++] = job;
+	}
+	enum store_result r =
+	    n > 0 ? delivery_commit(store, todo, n) : STORE_OK;
+	for (size_t i = 0; i < n; i++) {
+		/* One refused delivery must not fail the others: alone,
+		 * each gets its own answer. */
+		enum store_result own =
+		    r == STORE_OK || n == 1
+		        ? r
+		        : delivery_commit(store, &todo[i], 1);
+		delivery_finish(todo[i]->rcpts, todo[i]->count, todo[i]->ids,
+		                todo[i]->uids, todo[i]->id_count,
+		                delivery_status_of(own));
+	}
+	for (size_t i = 0; i < count; i++) {
+		free(jobs[i].ids);
+		free(jobs[i].uids);
+	}
+	free(todo);
 	arena_destroy(&arena);
+}
+
+void
+delivery_store(struct store *store, struct delivery_rcpt *rcpts, size_t count,
+               const char *data, size_t len)
+{
+	struct delivery_job job = {
+	    .rcpts = rcpts, .count = count, .data = data, .len = len};
+	delivery_store_batch(store, &job, 1);
 }

@@ -78,6 +78,24 @@ void delivery_add_trace(struct str *msg, const char *sender,
 void delivery_store(struct store *store, struct delivery_rcpt *rcpts,
                     size_t count, const char *data, size_t len);
 
+/* One message for its recipients, to be stored with others at once. */
+struct delivery_job {
+	struct delivery_rcpt *rcpts;
+	size_t count;
+	const char *data;
+	size_t len;
+	/* Filled in by delivery_store_batch(). */
+	int64_t *ids;
+	uint32_t *uids;
+	size_t id_count;
+};
+/* delivery_store() for several messages in one store transaction: one
+ * commit and one fsync of the log for all, the LMTP group commit.  If
+ * the transaction fails, each message is tried alone, so that one
+ * refused message does not take the others with it. */
+void delivery_store_batch(struct store *store, struct delivery_job *jobs,
+                          size_t count);
+
 /* "250 2.0.0", "550 5.1.1 ..." and so on, without the address. */
 const char *delivery_reply(enum delivery_status status);
 

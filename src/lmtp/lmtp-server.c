@@ -188,6 +188,7 @@ static void
 lmtp_after_batch(void *context)
 {
 	struct lmtp_thread *t = context;
+	lmtp_context_flush(&t->ctx);
 	conn_set_free_closed(t->conns);
 }
 

@@ -27,11 +27,13 @@ enum lmtp_state {
 
 struct lmtp_session {
 	struct conn *conn;
-	const struct lmtp_context *ctx;
+	struct lmtp_context *ctx;
 	enum lmtp_state state;
 	unsigned errors;   /* bad commands, for LMTP_ERRORS_MAX */
 	bool discard_line; /* skipping the rest of an overlong line */
 	bool in_run, closed;
+	bool queued; /* a finished message waits in ctx->ready */
+	struct lmtp_session *ready_next;
 
 	/* The transaction. */
 	struct lmtp_mail mail;
@@ -126,23 +128,11 @@ lmtp_log_delivery(struct lmtp_session *s, const struct delivery_rcpt *r)
 	         r->uid, s->body.len, s->conn->peer.name);
 }
 
-/* After the final "." or BDAT LAST: deliver, one reply per recipient
- * (RFC 2033 4.2). */
+/* One reply per recipient (RFC 2033 4.2): the delivery's outcome, or
+ * the refusal of the whole message. */
 static void
-lmtp_finish(struct lmtp_session *s)
+lmtp_replies(struct lmtp_session *s, const char *refusal)
 {
-	const char *refusal = NULL;
-	if (s->too_big)
-		refusal = "552 5.3.4 Message too big for this system";
-	else if (s->bare_lf)
-		refusal = "550 5.6.0 Message has a bare LF (RFC 5321 2.3.8)";
-	else {
-		if (!s->mail.no_trace)
-			delivery_add_trace(&s->body, s->mail.sender, s->rcpts,
-			                   s->rcpt_count);
-		delivery_store(s->ctx->store, s->rcpts, s->rcpt_count,
-		               s->body.data, s->body.len);
-	}
 	for (size_t i = 0; i < s->rcpt_count; i++) {
 		struct delivery_rcpt *r = &s->rcpts[i];
 		if (refusal != NULL) {
@@ -157,6 +147,80 @@ lmtp_finish(struct lmtp_session *s)
 		}
 	}
 	lmtp_reset(s);
+}
+
+/* After the final "." or BDAT LAST.  The message waits, with the
+ * session's input, for the end of the event loop's batch, when every
+ * message that ended meanwhile is stored in one transaction
+ * (lmtp_context_flush()). */
+static void
+lmtp_finish(struct lmtp_session *s)
+{
+	if (s->too_big || s->bare_lf) {
+		lmtp_replies(s, s->too_big ? "552 5.3.4 Message too big for "
+		                             "this system"
+		                           : "550 5.6.0 Message has a bare LF "
+		                             "(RFC 5321 2.3.8)");
+		return;
+	}
+	if (!s->mail.no_trace)
+		delivery_add_trace(&s->body, s->mail.sender, s->rcpts,
+		                   s->rcpt_count);
+	s->queued = true;
+	s->conn->input_paused = true;
+	s->ready_next = s->ctx->ready;
+	s->ctx->ready = s;
+}
+
+static void
+lmtp_unqueue(struct lmtp_session *s)
+{
+	struct lmtp_session **p = &s->ctx->ready;
+	while (*p != NULL && *p != s)
+		p = &(*p)->ready_next;
+	if (*p == s)
+		*p = s->ready_next;
+	s->queued = false;
+}
+
+/* Stores what the sessions in the list finished, in one transaction,
+ * and lets each answer and go on; returns how many there were. */
+static size_t
+lmtp_flush_list(struct lmtp_context *ctx, struct lmtp_session *list)
+{
+	size_t n = 0;
+	for (struct lmtp_session *s = list; s != NULL; s = s->ready_next)
+		n++;
+	struct delivery_job *jobs = xcalloc(n + 1, sizeof(*jobs));
+	size_t i = 0;
+	for (struct lmtp_session *s = list; s != NULL; s = s->ready_next)
+		jobs[i++] = (struct delivery_job){.rcpts = s->rcpts,
+		                                  .count = s->rcpt_count,
+		                                  .data = s->body.data,
+		                                  .len = s->body.len};
+	delivery_store_batch(ctx->store, jobs, n);
+	free(jobs);
+	struct lmtp_session *next;
+	for (struct lmtp_session *s = list; s != NULL; s = next) {
+		next = s->ready_next;
+		s->queued = false;
+		lmtp_replies(s, NULL);
+		s->conn->input_paused = false;
+		/* Pipelined commands that waited; s may be gone after. */
+		conn_run(s->conn);
+	}
+	return n;
+}
+
+void
+lmtp_context_flush(struct lmtp_context *ctx)
+{
+	/* A session going on may finish another message at once. */
+	while (ctx->ready != NULL) {
+		struct lmtp_session *list = ctx->ready;
+		ctx->ready = NULL;
+		lmtp_flush_list(ctx, list);
+	}
 }
 
 /* Message lines up to CRLF "." CRLF, dot-unstuffed (RFC 5321 4.5.2).
@@ -439,7 +503,7 @@ lmtp_run(void *context)
 {
 	struct lmtp_session *s = context;
 	s->in_run = true;
-	while (!s->closed && !s->conn->closing && lmtp_step(s)) {
+	while (!s->closed && !s->conn->closing && !s->queued && lmtp_step(s)) {
 		/* A client that does not read its replies gets no more. */
 		if (conn_output_pending(s->conn) > CONN_OUTPUT_HIGH) {
 			s->conn->want_drain = true;
@@ -458,6 +522,9 @@ lmtp_closed(void *context, const char *reason)
 	log_info("lmtp disconnect peer=%s reason=\"%s\"", s->conn->peer.name,
 	         reason);
 	s->closed = true;
+	/* Not acknowledged, so not stored: the MTA sends it again. */
+	if (s->queued)
+		lmtp_unqueue(s);
 	if (!s->in_run)
 		lmtp_session_free(s);
 }
@@ -481,7 +548,7 @@ static const struct conn_handler lmtp_handler = {
 };
 
 void
-lmtp_session_start(struct conn *conn, const struct lmtp_context *ctx)
+lmtp_session_start(struct conn *conn, struct lmtp_context *ctx)
 {
 	struct lmtp_session *s = xcalloc(1, sizeof(*s));
 	s->conn = conn;

@@ -13,6 +13,7 @@
  */
 
 struct conn;
+struct lmtp_session;
 struct store;
 
 /* What the sessions of one event loop share. */
@@ -21,6 +22,8 @@ struct lmtp_context {
 	const struct delivery_settings *settings;
 	uint64_t max_size; /* SIZE (RFC 1870): message bytes at most */
 	const char *hostname;
+	/* Sessions whose message waits for lmtp_context_flush(). */
+	struct lmtp_session *ready;
 };
 
 /* Limits (RFC 5321 4.5.3.1): command lines, recipients, bad commands. */
@@ -30,6 +33,14 @@ struct lmtp_context {
 #define LMTP_IDLE_TIMEOUT_MS (5 * 60 * 1000) /* RFC 5321 4.5.3.2.7 */
 
 /* Starts a session on conn: it becomes conn's handler and greets. */
-void lmtp_session_start(struct conn *conn, const struct lmtp_context *ctx);
+void lmtp_session_start(struct conn *conn, struct lmtp_context *ctx);
+/*
+ * Group commit: stores every message that sessions finished since the
+ * last call in one transaction (one fsync for all), then sends their
+ * replies and lets them read on.  The event loop calls it after each
+ * batch of events, so messages that end together commit together, and
+ * a lone message waits for no one.
+ */
+void lmtp_context_flush(struct lmtp_context *ctx);
 
 #endif

@@ -67,7 +67,8 @@ struct master {
 };
 
 static int
-master_listen_socket(const struct listen_spec *spec, const char **error_r)
+master_bind(const struct listen_spec *spec, bool reuseport,
+            const char **error_r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -95,13 +96,55 @@ master_listen_socket(const struct listen_spec *spec, const char **error_r)
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* One socket per event loop; the kernel spreads connections. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
 		*error_r = strerror(errno);
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int
+master_listen_socket(const struct listen_spec *spec, const char **error_r)
+{
+	return master_bind(spec, true, error_r);
+}
+
+/* SO_REUSEPORT lets another server of the same uid (on another data
+ * directory) bind our port too, and the kernel would split the
+ * connections between us in silence.  A socket without it cannot be
+ * bound beside a listener, so one such probe, closed at once, finds out. */
+static int
+master_probe_port(const struct listen_spec *spec, const char **error_r)
+{
+	static char message[128];
+	int fd = master_bind(spec, false, error_r);
+	if (fd < 0) {
+		snprintf(message, sizeof(message), "%s port %u: %s", spec->host,
+		         spec->port, *error_r);
+		*error_r = message;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+master_probe_ports(const struct server_config *config, const char **error_r)
+{
+	for (size_t i = 0; i < config->listen_count; i++) {
+		if (master_probe_port(&config->listen[i], error_r) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < config->lmtp_listen_count; i++) {
+		if (!config->lmtp_listen[i].is_unix &&
+		    master_probe_port(&config->lmtp_listen[i].inet, error_r) <
+		        0)
+			return -1;
+	}
+	return 0;
 }
 
 /* A path in use by a live server answers a connect(); a stale one, left
@@ -755,7 +798,8 @@ master_main(const struct server_config *config, int argc, char **argv)
 	    RAND_bytes(m.tls_ticket_key, sizeof(m.tls_ticket_key)) != 1)
 		fatal("RAND_bytes failed");
 	int lock = master_lock_data_dir(config->data_dir, &error);
-	if (lock < 0 || master_prepare(config, &error) < 0 ||
+	if (lock < 0 || master_probe_ports(config, &error) < 0 ||
+	    master_prepare(config, &error) < 0 ||
 	    master_start(&m, &error) < 0) {
 		log_error("startup failed: %s", error);
 		master_stop_all(&m);

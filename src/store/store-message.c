@@ -422,19 +422,75 @@ store_append(struct store *store, int64_t mailbox_id,
 	                    error_r);
 }
 
-enum store_result
-store_deliver(struct store *store, const int64_t *mailbox_ids,
-              size_t mailbox_count, const struct store_append_request *request,
-              uint32_t *uids_r, const char **error_r)
+/* Every delivery's rows, under the write lock; user_ids_r gets each
+ * (delivery, mailbox)'s owner in order. */
+static enum store_result
+store_deliver_locked(struct store *store, const struct store_delivery *d,
+                     size_t count, const struct store_append_request *requests,
+                     struct store_append_item *items, int64_t *user_ids_r)
 {
-	uint32_t *uidvalidity =
-	    xcalloc(mailbox_count + 1, sizeof(*uidvalidity));
-	int64_t *user_ids = xcalloc(mailbox_count + 1, sizeof(*user_ids));
-	struct store_append_targets t = {mailbox_ids, mailbox_count, uids_r,
-	                                 uidvalidity, user_ids};
-	enum store_result ret = store_append_to(store, &t, request, 1);
-	free(uidvalidity);
+	enum store_result ret = STORE_OK;
+	uint32_t uidvalidity;
+	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
+		for (size_t m = 0; m < d[i].mailbox_count && ret == STORE_OK;
+		     m++)
+			ret = store_append_locked(store, d[i].mailbox_ids[m],
+			                          &requests[i], 1, &items[i],
+			                          &d[i].uids_r[m], &uidvalidity,
+			                          user_ids_r++);
+	}
+	return ret;
+}
+
+static void
+store_deliver_announce(struct store *store, const struct store_delivery *d,
+                       size_t count, const int64_t *user_ids)
+{
+	for (size_t i = 0; i < count; i++) {
+		for (size_t m = 0; m < d[i].mailbox_count; m++)
+			store_changed(store, STORE_CHANGE_MESSAGES, *user_ids++,
+			              d[i].mailbox_ids[m]);
+	}
+}
+
+enum store_result
+store_deliver(struct store *store, const struct store_delivery *deliveries,
+              size_t count, const char **error_r)
+{
+	if (count == 0 || count > STORE_APPEND_MAX_COUNT)
+		return store_result(
+		    store, store_fail(store, STORE_LIMIT, "bad delivery count"),
+		    error_r);
+	size_t rows = 0;
+	struct store_append_request *requests =
+	    xcalloc(count, sizeof(*requests));
+	for (size_t i = 0; i < count; i++) {
+		requests[i] = deliveries[i].request;
+		rows += deliveries[i].mailbox_count;
+	}
+	int64_t *user_ids = xcalloc(rows + 1, sizeof(*user_ids));
+	struct store_append_item *items = xcalloc(count, sizeof(*items));
+	struct arena *arena = arena_create(16384);
+	enum store_result ret =
+	    store_append_prepare(store, requests, count, items, arena);
+	if (ret == STORE_OK)
+		ret = store_append_install(store, requests, count, items);
+	if (ret == STORE_OK)
+		ret = store_tx_begin(store, true);
+	if (ret == STORE_OK)
+		ret = store_tx_end(
+		    store, store_deliver_locked(store, deliveries, count,
+		                                requests, items, user_ids));
+	if (ret == STORE_OK)
+		store_gc_forget(store);
+	else
+		store_gc_run(store);
+	store_append_items_free(items, count);
+	arena_destroy(&arena);
+	if (ret == STORE_OK)
+		store_deliver_announce(store, deliveries, count, user_ids);
 	free(user_ids);
+	free(requests);
 	return store_result(store, ret, error_r);
 }
 

@@ -293,14 +293,21 @@ enum store_result store_append(struct store *store, int64_t mailbox_id,
                                size_t count, uint32_t *uids_r,
                                uint32_t *uidvalidity_r, const char **error_r);
 
-/* One message into several mailboxes (an LMTP transaction's recipients),
- * all or nothing, in one transaction: the body is stored once and shared.
- * mailbox_ids must be distinct; uids_r has room for mailbox_count UIDs,
- * one per mailbox. */
-enum store_result store_deliver(struct store *store, const int64_t *mailbox_ids,
-                                size_t mailbox_count,
-                                const struct store_append_request *request,
-                                uint32_t *uids_r, const char **error_r);
+/* One message into several mailboxes (an LMTP transaction's recipients):
+ * the body is stored once and shared.  mailbox_ids must be distinct;
+ * uids_r has room for mailbox_count UIDs, one per mailbox. */
+struct store_delivery {
+	struct store_append_request request;
+	const int64_t *mailbox_ids;
+	size_t mailbox_count;
+	uint32_t *uids_r;
+};
+/* Several deliveries in one transaction, all or nothing: one commit (one
+ * fsync of the log) for every LMTP transaction that ended together, the
+ * group commit of deliveries. */
+enum store_result store_deliver(struct store *store,
+                                const struct store_delivery *deliveries,
+                                size_t count, const char **error_r);
 /* Changes flags and keywords of the given UIDs (ascending; UIDs that no
  * longer exist are skipped).  Messages whose flags really change get a new
  * modseq and are returned in *changed_r; if unchanged_since is non-zero,

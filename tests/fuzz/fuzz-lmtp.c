@@ -113,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = size - pos < step ? size - pos : step;
 		str_append(&conn->input, data + pos, n);
 		conn_run(conn);
+		lmtp_context_flush(&fuzz_ctx);
 	}
 	if (!conn->closed)
 		conn_close(conn, "fuzz input done");

@@ -87,3 +87,17 @@ def test_idle_sees_copy_and_move_from_another_session(own_server):
     seen = idle_wait(b, lambda s: any(u.kind == "EXISTS" and u.number == 3 for u in s), 2.0)
     assert any(u.kind == "EXISTS" and u.number == 3 for u in seen), seen
     idle_done(b, tag)
+
+
+def test_second_server_on_the_same_port_refuses_to_start(own_server, tmp_path):
+    """SO_REUSEPORT would let a server on another data directory bind the
+    same port and take half the connections; it must fail instead."""
+    srv = own_server()
+    other = tmp_path / "other-data"
+    p = subprocess.run([str(CASELLAD), "--data", str(other),
+                        "--listen", "%s:%d" % (HOST, srv.port)],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       env=sanitizer_env(), timeout=20)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode != 0 and "Address already in use" in err, err
+    srv.login("alice", "alicepw").command("NOOP").ok()
