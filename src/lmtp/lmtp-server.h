@@ -3,6 +3,9 @@
 
 struct server_config;
 
+/* Event loops of the LMTP process at most. */
+#define LMTP_THREADS_MAX 64
+
 /*
  * The LMTP process: accepts on the LMTP listeners the master hands it
  * over control (master/control.h), one event loop per worker thread with
