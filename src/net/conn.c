@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -299,7 +300,9 @@ conn_wrote(struct conn *conn, size_t n)
 		conn_bulk_done(conn);
 }
 
-/* One write of plaintext: both buffers in one writev. */
+/* One write of plaintext: both buffers in one sendmsg.  Not writev:
+ * on a socket, that goes through the VFS first (fdget_pos, vfs_writev
+ * were 9% of the mail process pushing EXISTS to 10,000 idlers). */
 static ssize_t
 conn_write_plain(struct conn *conn)
 {
@@ -313,7 +316,8 @@ conn_write_plain(struct conn *conn)
 		iov[n].iov_base = (char *)conn->bulk + conn->bulk_sent;
 		iov[n++].iov_len = conn->bulk_len - conn->bulk_sent;
 	}
-	ssize_t w = writev(conn->io.fd, iov, n);
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	ssize_t w = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
 	if (w < 0 && errno == EINTR)
 		return 0;
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
