@@ -31,7 +31,12 @@
  *
  * idlelmtp: idle, but the new message comes through LMTP: one LMTP
  * connection delivers to --user every 100 ms, and the latency runs from
- * its 250 after the dot to each idler's EXISTS.
+ * its 250 after the dot to each idler's EXISTS.  With --idle-users N the
+ * idlers are spread over N users instead: idler i logs in as
+ * --user-pattern / --password-pattern with "%d" = 1 + i % N, and message
+ * m goes to --rcpt-pattern with "%d" = 1 + m % N, so that each delivery
+ * reaches only its recipient's idlers; every user's INBOX counts its own
+ * EXISTS.
  *
  * Build: cc -O2 -std=c17 -D_GNU_SOURCE -o build/bench/imapload \
  *        bench/imapload.c -lssl -lcrypto
@@ -181,6 +186,7 @@ struct conn {
 	uint32_t new_uid;       /* APPENDUID of the last APPEND */
 	uint32_t append_exists; /* EXISTS seen during APPEND */
 	uint32_t seen_exists;   /* idler: highest EXISTS seen */
+	unsigned idle_user;     /* idlelmtp --idle-users: its k, else 0 */
 	uint64_t rng;           /* per-connection PRNG state */
 	unsigned search_word;   /* search: index into mail_words */
 	int got_search;         /* search: "* SEARCH" seen */
@@ -203,6 +209,15 @@ struct samples {
 struct append_rec {
 	uint32_t exists; /* EXISTS this append produced */
 	uint64_t ok_ns;  /* when its tagged OK arrived */
+	unsigned user;   /* --idle-users: recipient k, else 0 */
+	size_t prev;     /* --idle-users: user's previous push + 1, 0: none */
+};
+
+/* --idle-users: one recipient's INBOX. */
+struct idle_user {
+	uint32_t base;  /* EXISTS at its idlers' SELECT */
+	uint32_t count; /* deliveries confirmed */
+	size_t last;    /* its newest push in bench.appends + 1, 0: none */
 };
 
 struct bench {
@@ -231,6 +246,8 @@ struct bench {
 	unsigned rcpt_users;      /* lmtp: --rcpt-users to rotate over */
 	const char *rcpt_pattern; /* lmtp: --rcpt-pattern, one %d */
 	int lmtp_lockstep;        /* --lmtp-lockstep: never pipeline */
+	unsigned idle_users;      /* idlelmtp: --idle-users, 0: all --user */
+	struct idle_user *users;  /* --idle-users: [1..N] */
 
 	struct sockaddr_storage addr; /* --host, --port */
 	socklen_t addrlen;
@@ -548,6 +565,11 @@ conn_login(struct conn *c)
 
 		expand_pattern(bench.user_pattern, k, user, sizeof(user));
 		expand_pattern(bench.pass_pattern, k, pass, sizeof(pass));
+	} else if (c->idle_user != 0) {
+		expand_pattern(bench.user_pattern, c->idle_user, user,
+		               sizeof(user));
+		expand_pattern(bench.pass_pattern, c->idle_user, pass,
+		               sizeof(pass));
 	} else {
 		snprintf(user, sizeof(user), "%s", bench.user);
 		snprintf(pass, sizeof(pass), "%s", bench.pass);
@@ -872,11 +894,12 @@ is_idle_workload(enum workload w)
 }
 
 /*
- * The idle pusher's message number exists is confirmed at now (APPEND's
- * tagged OK, or LMTP's 250): idlers that saw it already get latency 0.
+ * The idle pusher's message number exists (in user's INBOX: 0 without
+ * --idle-users) is confirmed at now (APPEND's tagged OK, or LMTP's 250):
+ * that user's idlers that saw it already get latency 0.
  */
 static void
-push_confirmed(uint32_t exists, uint64_t now)
+push_confirmed(uint32_t exists, unsigned user, uint64_t now)
 {
 	struct append_rec *a;
 
@@ -885,10 +908,20 @@ push_confirmed(uint32_t exists, uint64_t now)
 	a = &bench.appends[bench.nappends++];
 	a->exists = exists;
 	a->ok_ns = now;
+	a->user = user;
+	a->prev = 0;
+	if (user != 0) {
+		struct idle_user *u = &bench.users[user];
+
+		a->prev = u->last;
+		u->last = bench.nappends;
+		u->count++;
+	}
 	for (unsigned i = 0; i < bench.nconns; i++) {
 		struct conn *o = &bench.conns[i];
 
-		if (o->role == ROLE_IDLER && o->seen_exists >= a->exists)
+		if (o->role == ROLE_IDLER && o->idle_user == user &&
+		    o->seen_exists >= a->exists)
 			record(K_IDLE_NOTIFY, now, now);
 	}
 }
@@ -914,13 +947,18 @@ lmtp_send_envelope(struct conn *c)
 	struct lmtp_txn *t = &c->lmtp;
 	int deliverer = c->role == ROLE_DELIVERER;
 	char line[LMTP_LINE_MAX];
+	/* the deliverer: --user, or one of the --idle-users */
+	int to_user = deliverer && bench.idle_users == 0;
+	unsigned nusers = !deliverer ? bench.rcpt_users
+	                  : to_user  ? 1
+	                             : bench.idle_users;
 
 	/* command nrcpt + 1 is DATA */
 	while (t->sent <= t->nrcpt + 1 &&
 	       (t->pipelining || t->sent == t->replied)) {
 		size_t n = lmtp_envelope_cmd(
-		    t, t->sent, deliverer ? bench.user : bench.rcpt_pattern,
-		    deliverer ? 1 : bench.rcpt_users, line, sizeof(line));
+		    t, t->sent, to_user ? bench.user : bench.rcpt_pattern,
+		    nusers, line, sizeof(line));
 
 		if (n == 0 || conn_put(c, line, n) < 0) {
 			conn_fail(c, "output overflow", "", 0);
@@ -931,7 +969,10 @@ lmtp_send_envelope(struct conn *c)
 	lmtp_flush(c);
 }
 
-/* Begins a transaction: one recipient for the deliverer, else --rcpts. */
+/*
+ * Begins a transaction: one recipient for the deliverer (message m to
+ * user 1 + m % N with --idle-users N), else --rcpts.
+ */
 static void
 lmtp_begin(struct conn *c)
 {
@@ -940,8 +981,12 @@ lmtp_begin(struct conn *c)
 
 	t->step = LS_ENVELOPE;
 	t->nrcpt = deliverer ? 1 : bench.nrcpts;
-	t->first =
-	    deliverer ? 0 : (unsigned)(bench.next_rcpt++ % bench.rcpt_users);
+	if (!deliverer)
+		t->first = (unsigned)(bench.next_rcpt++ % bench.rcpt_users);
+	else if (bench.idle_users != 0)
+		t->first = (unsigned)(bench.next_rcpt++ % bench.idle_users);
+	else
+		t->first = 0;
 	t->sent = 0;
 	t->replied = 0;
 	t->accepted = 0;
@@ -981,11 +1026,17 @@ lmtp_txn_done(struct conn *c, uint64_t now)
 	if (bench.measuring && t->txn_ns >= bench.start_ns)
 		bench.deliveries += t->delivered;
 	if (c->role == ROLE_DELIVERER) {
-		/* one user, one connection: its messages arrive in order */
-		if (t->delivered == 1)
+		/* one connection: each user's messages arrive in order */
+		if (t->delivered == 1 && bench.idle_users != 0) {
+			struct idle_user *u = &bench.users[t->first + 1];
+
+			push_confirmed(u->base + u->count + 1, t->first + 1,
+			               now);
+		} else if (t->delivered == 1) {
 			push_confirmed(bench.base_exists +
 			                   (uint32_t)bench.nappends + 1,
-			               now);
+			               0, now);
+		}
 	} else {
 		record(K_CYCLE, t->txn_ns, now);
 	}
@@ -1291,12 +1342,40 @@ check_fetch(struct conn *c, const char *skel, size_t slen, const char *lit,
 	}
 }
 
+/*
+ * Idler of --idle-users user k saw "* n EXISTS": every push to k up to n
+ * is now delivered.  Its pushes are chained newest first, with EXISTS
+ * rising: those above n are not seen yet, and the walk ends at the
+ * first this idler had seen.
+ */
+static void
+idler_exists_user(struct conn *c, uint32_t n, uint64_t now)
+{
+	size_t i = bench.users[c->idle_user].last;
+
+	while (i != 0) {
+		struct append_rec *a = &bench.appends[i - 1];
+
+		if (a->exists <= c->seen_exists)
+			break;
+		if (a->exists <= n)
+			record(K_IDLE_NOTIFY, a->ok_ns ? a->ok_ns : now, now);
+		i = a->prev;
+	}
+	if (n > c->seen_exists)
+		c->seen_exists = n;
+}
+
 /* Idler saw "* n EXISTS": every append up to n is now delivered. */
 static void
 idler_exists(struct conn *c, uint32_t n, uint64_t now)
 {
 	size_t i;
 
+	if (c->idle_user != 0) {
+		idler_exists_user(c, n, now);
+		return;
+	}
 	for (i = 0; i < bench.nappends; i++) {
 		struct append_rec *a = &bench.appends[i];
 
@@ -1377,7 +1456,7 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 			                   ? c->append_exists
 			                   : bench.base_exists +
 			                         (uint32_t)bench.nappends + 1,
-			               now);
+			               0, now);
 		if (c->role != ROLE_APPENDER && bench.wl != WL_PREFILL &&
 		    bench.wl != WL_MIXED)
 			record(K_CYCLE, c->sent_ns, now);
@@ -1414,10 +1493,12 @@ handle_tagged_ok(struct conn *c, const char *line, size_t len, uint64_t now)
 			c->step = 3;
 	}
 	/* idlelmtp: nothing is delivered before the window opens, so
-	 * every idler's SELECT gives the same count */
-	if (c->kind == K_SELECT &&
-	    (c->role == ROLE_APPENDER ||
-	     (bench.wl == WL_IDLELMTP && c->role == ROLE_IDLER)))
+	 * every idler's SELECT gives the same count (per user) */
+	if (c->kind == K_SELECT && c->idle_user != 0)
+		bench.users[c->idle_user].base = c->exists;
+	else if (c->kind == K_SELECT &&
+	         (c->role == ROLE_APPENDER ||
+	          (bench.wl == WL_IDLELMTP && c->role == ROLE_IDLER)))
 		bench.base_exists = c->exists;
 	if (c->kind == K_DONE) {
 		c->state = CS_FINISHED;
@@ -1870,10 +1951,14 @@ run_phase(enum workload wl, unsigned nconns)
 		c->rng = bench.seed * 1000003 + i + 1;
 		c->role = ROLE_WORKER;
 		c->probe_ns = 0;
+		c->idle_user = 0;
 		if (wl == WL_IDLE)
 			c->role = i == 0 ? ROLE_APPENDER : ROLE_IDLER;
 		if (wl == WL_IDLELMTP)
 			c->role = i == 0 ? ROLE_DELIVERER : ROLE_IDLER;
+		/* idler i (connection i + 1) is user 1 + i % N */
+		if (wl == WL_IDLELMTP && i > 0 && bench.idle_users != 0)
+			c->idle_user = 1 + (i - 1) % bench.idle_users;
 		if (wl == WL_AUTHSTORM && i < bench.nprobes)
 			c->role = ROLE_PROBE;
 	}
@@ -1953,15 +2038,24 @@ result_tls_probes(void)
 
 /*
  * Notifications missed: pushes confirmed at least 1 s before the end
- * whose EXISTS an idler never saw.
+ * whose EXISTS an idler never saw.  With --idle-users, an idler's are
+ * the pushes to its user, and "at least 1 s before" is per user too.
  */
 static void
 idle_missed(uint64_t *missed_r, unsigned *idlers_r)
 {
 	uint32_t want = 0;
+	uint32_t *want_user = NULL;
 
+	if (bench.idle_users != 0)
+		want_user = xcalloc(bench.idle_users + 1, sizeof(*want_user));
 	for (size_t a = 0; a < bench.nappends; a++) {
-		if (bench.appends[a].ok_ns + 1000000000ull <= bench.end_ns)
+		if (bench.appends[a].ok_ns + 1000000000ull > bench.end_ns)
+			continue;
+		if (want_user != NULL)
+			want_user[bench.appends[a].user] =
+			    bench.appends[a].exists;
+		else
 			want = bench.appends[a].exists;
 	}
 	for (unsigned i = 0; i < bench.nconns; i++) {
@@ -1970,15 +2064,20 @@ idle_missed(uint64_t *missed_r, unsigned *idlers_r)
 
 		if (c->role != ROLE_IDLER)
 			continue;
+		if (want_user != NULL)
+			want = want_user[c->idle_user];
 		for (size_t a = 0; a < bench.nappends; a++) {
 			uint32_t e = bench.appends[a].exists;
 
+			if (bench.appends[a].user != c->idle_user)
+				continue;
 			if (e <= want && e > c->seen_exists)
 				m++;
 		}
 		*missed_r += m;
 		*idlers_r += m > 0;
 	}
+	free(want_user);
 }
 
 static void
@@ -2016,6 +2115,10 @@ report(struct rusage *r0, struct rusage *r1)
 		       bench.wl == WL_IDLE ? "appends" : "LMTP deliveries",
 		       bench.nidlers, (unsigned long long)missed,
 		       missing_idlers);
+		if (bench.idle_users != 0)
+			printf("idle: idlers spread over %u users, each "
+			       "delivery to one of them\n",
+			       bench.idle_users);
 	}
 	if (bench.wl == WL_LMTP)
 		printf("lmtp: %u recipients per message (of %u users), "
@@ -2051,6 +2154,8 @@ report(struct rusage *r0, struct rusage *r1)
 		       pct_ms(s, 0.5), pct_ms(s, 0.99), pct_ms(s, 1.0),
 		       bench.nappends, (unsigned long long)missed,
 		       missing_idlers);
+		if (bench.idle_users != 0)
+			printf(" idle_users=%u", bench.idle_users);
 	}
 	result_tls_probes();
 	printf("\n");
@@ -2075,7 +2180,10 @@ usage(void)
 	        "                lmtp, idlelmtp: --lmtp-port P "
 	        "[--lmtp-lockstep]\n"
 	        "                lmtp: [--rcpts R (1)] [--rcpt-users N (10)]\n"
-	        "                [--rcpt-pattern u%%d@example.org]\n");
+	        "                [--rcpt-pattern u%%d@example.org]\n"
+	        "                idlelmtp: [--idle-users N (0: all --user)]\n"
+	        "                with --user-pattern, --password-pattern,\n"
+	        "                --rcpt-pattern as above\n");
 	exit(2);
 }
 
@@ -2095,6 +2203,7 @@ enum long_only {
 	OPT_RCPTS,
 	OPT_RCPT_USERS,
 	OPT_RCPT_PATTERN,
+	OPT_IDLE_USERS,
 };
 
 /* Sets bench from the command line; returns the --workload name. */
@@ -2126,6 +2235,7 @@ parse_args(int argc, char **argv)
 	    {"rcpts", required_argument, NULL, OPT_RCPTS},
 	    {"rcpt-users", required_argument, NULL, OPT_RCPT_USERS},
 	    {"rcpt-pattern", required_argument, NULL, OPT_RCPT_PATTERN},
+	    {"idle-users", required_argument, NULL, OPT_IDLE_USERS},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *wl = NULL;
@@ -2208,6 +2318,9 @@ parse_args(int argc, char **argv)
 		case OPT_RCPT_PATTERN:
 			bench.rcpt_pattern = optarg;
 			break;
+		case OPT_IDLE_USERS:
+			bench.idle_users = (unsigned)atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -2284,7 +2397,10 @@ args_ok(enum workload w)
 	       pattern_ok(bench.pass_pattern) && bench.nusers >= 1 &&
 	       (bench.nprobes == 0 || w == WL_AUTHSTORM) &&
 	       bench.probe_interval_ms >= 0 && bench.probe_interval_ms < 1e6 &&
-	       lmtp_args_ok(w);
+	       lmtp_args_ok(w) &&
+	       /* every one of the --idle-users has an idler */
+	       (bench.idle_users == 0 ||
+	        (w == WL_IDLELMTP && bench.idle_users <= bench.nconns));
 }
 
 /* Allocates the buffers of connections [0, n) still without them. */
@@ -2361,6 +2477,9 @@ main(int argc, char **argv)
 	}
 	bench.mail = xcalloc(1, MAIL_MAX);
 	bench.appends = xcalloc(MAX_APPENDS, sizeof(*bench.appends));
+	if (bench.idle_users != 0)
+		bench.users =
+		    xcalloc(bench.idle_users + 1, sizeof(*bench.users));
 	bench.mail_seq = bench.seed << 32;
 	nconns = bench.nconns;
 	if (bench.prefill > 0) {
