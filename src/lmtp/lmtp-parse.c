@@ -221,18 +221,6 @@ lmtp_parse_mail(const char *arg, size_t len, struct lmtp_mail *mail_r,
 	                       reply_r);
 }
 
-static int
-lmtp_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* xtext (RFC 3461 4): "+XX" is the octet XX; NUL is refused. */
 static int
 lmtp_xtext_decode(const char *in, size_t len, char *out, size_t size)
@@ -241,8 +229,12 @@ lmtp_xtext_decode(const char *in, size_t len, char *out, size_t size)
 	for (size_t i = 0; i < len; i++) {
 		int c = (unsigned char)in[i];
 		if (c == '+') {
-			int hi = i + 2 < len ? lmtp_hex(in[i + 1]) : -1;
-			int lo = hi >= 0 ? lmtp_hex(in[i + 2]) : -1;
+			int hi = i + 2 < len
+			             ? hex_digit_value((unsigned char)in[i + 1])
+			             : -1;
+			int lo = hi >= 0
+			             ? hex_digit_value((unsigned char)in[i + 2])
+			             : -1;
 			if (lo < 0 || (c = hi * 16 + lo) == 0)
 				return -1;
 			i += 2;

@@ -10,6 +10,7 @@ before the tagged response of its commands.
 import time
 
 import mailgen
+from helpers import idle_wait
 from rawimap import quote
 
 # The notification set of the task: the selected mailbox's message
@@ -22,14 +23,7 @@ PUSH_TIMEOUT = 3.0
 
 def wait_untagged(conn, pred, timeout=PUSH_TIMEOUT):
     """Reads pushed responses (no command sent) until pred(seen) holds."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while not pred(seen):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not conn.poll(remaining):
-            break
-        seen.append(conn.read_response())
-    return seen
+    return idle_wait(conn, pred, timeout)
 
 
 def statuses(responses, mailbox):
