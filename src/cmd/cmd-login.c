@@ -80,6 +80,12 @@ login_reply(void *context, const struct auth_reply *reply)
 	enum cmd_result r = CMD_WAIT_EVENT;
 	if (reply->status != AUTH_REPLY_CONTINUE)
 		ex->request = NULL;
+	/* The client went away earlier in this batch of events: its
+	 * memory lives until the batch ends, its connection does not.
+	 * (Seen: a handover of a closed connection, under bench-smoke's
+	 * authstorm.) */
+	if (cmd->client->destroyed)
+		return;
 	switch (reply->status) {
 	case AUTH_REPLY_CONTINUE:
 		login_send_challenge(cmd, reply->data, reply->data_len);
