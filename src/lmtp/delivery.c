@@ -173,14 +173,17 @@ delivery_has_trace(const struct str *msg, const char *name)
 
 void
 delivery_add_trace(struct str *msg, const char *sender,
-                   const struct delivery_rcpt *rcpts, size_t count)
+                   const struct delivery_rcpt *rcpts, size_t count,
+                   const char *received)
 {
 	struct str top;
-	str_init(&top, 4 * LMTP_PATH_MAX);
+	str_init(&top, 8 * LMTP_PATH_MAX + 1024);
 	if (sender != NULL && !delivery_has_trace(msg, "Return-Path:"))
 		str_printf(&top, "Return-Path: <%s>\r\n", sender);
 	if (count == 1 && !delivery_has_trace(msg, "Delivered-To:"))
 		str_printf(&top, "Delivered-To: %s\r\n", rcpts[0].address);
+	if (received != NULL)
+		str_append_cstr(&top, received);
 	str_prepend(msg, top.data, top.len);
 	str_free(&top);
 }

@@ -67,10 +67,12 @@ enum delivery_status delivery_resolve_user(struct store *store,
  * there is one, since all recipients share one body.  A header the
  * message already starts with was put there by the MTA's own final
  * delivery (Postfix local(8) and pipe(8) flags D and R) and is not
- * repeated.
+ * repeated.  received, if not NULL, is a whole Received field (CRLF
+ * ended) that goes below them.
  */
 void delivery_add_trace(struct str *msg, const char *sender,
-                        const struct delivery_rcpt *rcpts, size_t count);
+                        const struct delivery_rcpt *rcpts, size_t count,
+                        const char *received);
 
 /* Stores data (trace headers included) for every recipient whose status
  * is DELIVERY_OK, in one transaction, setting each one's final status.

@@ -33,7 +33,7 @@ lda_canonicalize(const char *in, size_t len, struct str *out)
 static void
 lda_add_trace(struct str *msg, const struct lda_request *req)
 {
-	delivery_add_trace(msg, req->sender, NULL, 0);
+	delivery_add_trace(msg, req->sender, NULL, 0, NULL);
 }
 
 static int

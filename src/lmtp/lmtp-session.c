@@ -9,8 +9,11 @@
  */
 #include "lmtp/lmtp-session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/str.h"
@@ -32,6 +35,7 @@ struct lmtp_session {
 	unsigned errors;   /* bad commands, for LMTP_ERRORS_MAX */
 	bool discard_line; /* skipping the rest of an overlong line */
 	bool in_run, closed;
+	char lhlo[LMTP_HOST_MAX + 1]; /* the client's name, for Received */
 	bool queued; /* a finished message waits in ctx->ready */
 	struct lmtp_session *ready_next;
 
@@ -149,6 +153,29 @@ lmtp_replies(struct lmtp_session *s, const char *refusal)
 	lmtp_reset(s);
 }
 
+/* RFC 5321 4.4 trace: who handed the message over, when, and, with one
+ * recipient, for whom (RFC 3848: "with LMTP"). */
+static void
+lmtp_received(const struct lmtp_session *s, char *out, size_t size)
+{
+	static _Thread_local uint64_t serial;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	char rcpt[LMTP_PATH_MAX + 16] = "";
+	if (s->rcpt_count == 1)
+		snprintf(rcpt, sizeof(rcpt), "\r\n\tfor <%s>",
+		         s->rcpts[0].address);
+	snprintf(out, size,
+	         "Received: from %s (%s)\r\n\tby %s (Casella) with LMTP id "
+	         "%llx.%llx%s;\r\n\t%s\r\n",
+	         s->lhlo, s->conn->peer.name, s->ctx->hostname,
+	         (unsigned long long)getpid(), (unsigned long long)++serial,
+	         rcpt, date);
+}
+
 /* After the final "." or BDAT LAST.  The message waits, with the
  * session's input, for the end of the event loop's batch, when every
  * message that ended meanwhile is stored in one transaction
@@ -163,9 +190,12 @@ lmtp_finish(struct lmtp_session *s)
 		                             "(RFC 5321 2.3.8)");
 		return;
 	}
-	if (!s->mail.no_trace)
+	if (!s->mail.no_trace) {
+		char received[LMTP_RECEIVED_MAX];
+		lmtp_received(s, received, sizeof(received));
 		delivery_add_trace(&s->body, s->mail.sender, s->rcpts,
-		                   s->rcpt_count);
+		                   s->rcpt_count, received);
+	}
 	s->queued = true;
 	s->conn->input_paused = true;
 	s->ready_next = s->ctx->ready;
@@ -282,6 +312,19 @@ lmtp_bdat_step(struct lmtp_session *s)
 
 /* --- commands */
 
+/* The LHLO name, printable and bounded, as the Received field shows it. */
+static void
+lmtp_set_lhlo(struct lmtp_session *s, const char *name, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n < LMTP_HOST_MAX; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c > 32 && c < 127 && c != '(' && c != ')')
+			s->lhlo[n++] = (char)c;
+	}
+	s->lhlo[n] = '\0';
+}
+
 static void
 lmtp_cmd_lhlo(struct lmtp_session *s, const struct lmtp_command *cmd)
 {
@@ -291,6 +334,7 @@ lmtp_cmd_lhlo(struct lmtp_session *s, const struct lmtp_command *cmd)
 	}
 	s->state = LMTP_STATE_READY;
 	lmtp_reset(s);
+	lmtp_set_lhlo(s, cmd->arg, cmd->arg_len);
 	conn_printf(s->conn,
 	            "250-%s\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
 	            "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"

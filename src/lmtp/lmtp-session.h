@@ -31,6 +31,8 @@ struct lmtp_context {
 #define LMTP_RCPT_MAX        1000
 #define LMTP_ERRORS_MAX      20
 #define LMTP_IDLE_TIMEOUT_MS (5 * 60 * 1000) /* RFC 5321 4.5.3.2.7 */
+#define LMTP_HOST_MAX        255 /* the LHLO name kept for Received */
+#define LMTP_RECEIVED_MAX    (LMTP_HOST_MAX + 2 * LMTP_PATH_MAX + 512)
 
 /* Starts a session on conn: it becomes conn's handler and greets. */
 void lmtp_session_start(struct conn *conn, struct lmtp_context *ctx);

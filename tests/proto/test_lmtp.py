@@ -3,6 +3,7 @@ user+detail, trace headers, one body for all recipients, bad input, and
 push to IDLE sessions the moment a delivery is acknowledged."""
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -100,7 +101,14 @@ def test_single_recipient_gets_delivered_to(lmtp_server):
     _, rr, _, final = c.transaction("", ["Alice@Example.Test"], msg)
     assert [r.code for r in rr + final] == [250, 250], (rr, final)
     (got,) = bodies(srv, "alice", "alicepw")
-    assert got == b"Return-Path: <>\r\nDelivered-To: Alice@Example.Test\r\n" + msg
+    head = b"Return-Path: <>\r\nDelivered-To: Alice@Example.Test\r\n"
+    assert got.startswith(head) and got.endswith(msg), got[:400]
+    # RFC 5321 4.4: a Received field below them, "with LMTP" (RFC 3848).
+    received = got[len(head):len(got) - len(msg)].decode()
+    assert re.fullmatch(r"Received: from test\.example \(127\.0\.0\.1:\d+\)\r\n"
+                        r"\tby \S+ \(Casella\) with LMTP id [0-9a-f]+\.[0-9a-f]+\r\n"
+                        r"\tfor <Alice@Example\.Test>;\r\n\t[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} "
+                        r"\d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n", received), received
 
 
 def test_detail_goes_to_an_existing_folder_else_inbox(lmtp_server):
@@ -326,7 +334,9 @@ def test_acknowledged_mail_survives_kill9(lmtp_server):
     srv.kill9()
     srv.start()
     got = bodies(srv, "alice", "alicepw")
-    assert [g.split(b"\r\n", 1)[1] for g in got] == [b"Delivered-To: alice\r\n" + m for m in msgs]
+    assert len(got) == len(msgs)
+    assert all(g.startswith(b"Return-Path: <s@x.test>\r\nDelivered-To: alice\r\n"
+                            b"Received: ") and g.endswith(m) for g, m in zip(got, msgs))
 
 
 def test_concurrent_deliveries_while_clients_idle(lmtp_server):
