@@ -337,31 +337,6 @@ store_append_locked(struct store *store, int64_t mailbox_id,
 	return ret;
 }
 
-/* What an append to each of several mailboxes needs: the UIDs (one
- * block of count per mailbox), the UIDVALIDITY and owner of each. */
-struct store_append_targets {
-	const int64_t *mailbox_ids;
-	size_t mailbox_count;
-	uint32_t *uids_r;        /* mailbox_count * count */
-	uint32_t *uidvalidity_r; /* mailbox_count */
-	int64_t *user_ids_r;     /* mailbox_count */
-};
-
-static enum store_result
-store_append_all_locked(struct store *store,
-                        const struct store_append_targets *t,
-                        const struct store_append_request *requests,
-                        size_t count, struct store_append_item *items)
-{
-	enum store_result ret = STORE_OK;
-	for (size_t m = 0; m < t->mailbox_count && ret == STORE_OK; m++)
-		ret = store_append_locked(store, t->mailbox_ids[m], requests,
-		                          count, items, t->uids_r + m * count,
-		                          &t->uidvalidity_r[m],
-		                          &t->user_ids_r[m]);
-	return ret;
-}
-
 static void
 store_append_items_free(struct store_append_item *items, size_t count)
 {
@@ -374,17 +349,24 @@ store_append_items_free(struct store_append_item *items, size_t count)
 	free(items);
 }
 
-/* The bodies are written once, whatever the number of mailboxes, and
- * every mailbox gets its rows in the same transaction. */
+/* The rows an append or a delivery adds, under the write lock. */
+typedef enum store_result
+store_rows_fn(struct store *store, void *context,
+              const struct store_append_request *requests,
+              struct store_append_item *items);
+
+/* Writes the bodies outside the write lock, each once, then adds the
+ * rows in one write transaction. */
 static enum store_result
-store_append_to(struct store *store, const struct store_append_targets *t,
-                const struct store_append_request *requests, size_t count)
+store_append_run(struct store *store,
+                 const struct store_append_request *requests, size_t count,
+                 store_rows_fn *rows, void *context)
 {
 	if (count > STORE_APPEND_MAX_COUNT)
 		return store_fail(store, STORE_LIMIT,
 		                  "more than %d messages in one append",
 		                  STORE_APPEND_MAX_COUNT);
-	struct store_append_item *items = xcalloc(count, sizeof(*items));
+	struct store_append_item *items = xcalloc(count + 1, sizeof(*items));
 	struct arena *arena = arena_create(16384);
 	enum store_result ret =
 	    store_append_prepare(store, requests, count, items, arena);
@@ -393,20 +375,34 @@ store_append_to(struct store *store, const struct store_append_targets *t,
 	if (ret == STORE_OK)
 		ret = store_tx_begin(store, true);
 	if (ret == STORE_OK)
-		ret = store_tx_end(
-		    store,
-		    store_append_all_locked(store, t, requests, count, items));
+		ret =
+		    store_tx_end(store, rows(store, context, requests, items));
 	if (ret == STORE_OK)
 		store_gc_forget(store);
 	else
 		store_gc_run(store);
 	store_append_items_free(items, count);
 	arena_destroy(&arena);
-	for (size_t m = 0; ret == STORE_OK && count > 0 && m < t->mailbox_count;
-	     m++)
-		store_changed(store, STORE_CHANGE_MESSAGES, t->user_ids_r[m],
-		              t->mailbox_ids[m]);
 	return ret;
+}
+
+struct store_append_ctx {
+	int64_t mailbox_id;
+	size_t count;
+	uint32_t *uids_r;
+	uint32_t *uidvalidity_r;
+	int64_t user_id;
+};
+
+static enum store_result
+store_append_rows(struct store *store, void *context,
+                  const struct store_append_request *requests,
+                  struct store_append_item *items)
+{
+	struct store_append_ctx *ctx = context;
+	return store_append_locked(store, ctx->mailbox_id, requests, ctx->count,
+	                           items, ctx->uids_r, ctx->uidvalidity_r,
+	                           &ctx->user_id);
 }
 
 enum store_result
@@ -415,29 +411,37 @@ store_append(struct store *store, int64_t mailbox_id,
              uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r)
 {
 	*uidvalidity_r = 0;
-	int64_t user_id = 0;
-	struct store_append_targets t = {&mailbox_id, 1, uids_r, uidvalidity_r,
-	                                 &user_id};
-	return store_result(store, store_append_to(store, &t, requests, count),
-	                    error_r);
+	struct store_append_ctx ctx = {mailbox_id, count, uids_r, uidvalidity_r,
+	                               0};
+	enum store_result ret =
+	    store_append_run(store, requests, count, store_append_rows, &ctx);
+	if (ret == STORE_OK && count > 0)
+		store_changed(store, STORE_CHANGE_MESSAGES, ctx.user_id,
+		              mailbox_id);
+	return store_result(store, ret, error_r);
 }
 
-/* Every delivery's rows, under the write lock; user_ids_r gets each
- * (delivery, mailbox)'s owner in order. */
+struct store_deliver_ctx {
+	const struct store_delivery *deliveries;
+	size_t count;
+	int64_t *user_ids; /* each (delivery, mailbox)'s owner, in order */
+};
+
 static enum store_result
-store_deliver_locked(struct store *store, const struct store_delivery *d,
-                     size_t count, const struct store_append_request *requests,
-                     struct store_append_item *items, int64_t *user_ids_r)
+store_deliver_rows(struct store *store, void *context,
+                   const struct store_append_request *requests,
+                   struct store_append_item *items)
 {
+	struct store_deliver_ctx *ctx = context;
+	int64_t *user_id = ctx->user_ids;
 	enum store_result ret = STORE_OK;
 	uint32_t uidvalidity;
-	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
-		for (size_t m = 0; m < d[i].mailbox_count && ret == STORE_OK;
-		     m++)
-			ret = store_append_locked(store, d[i].mailbox_ids[m],
-			                          &requests[i], 1, &items[i],
-			                          &d[i].uids_r[m], &uidvalidity,
-			                          user_ids_r++);
+	for (size_t i = 0; i < ctx->count && ret == STORE_OK; i++) {
+		const struct store_delivery *d = &ctx->deliveries[i];
+		for (size_t m = 0; m < d->mailbox_count && ret == STORE_OK; m++)
+			ret = store_append_locked(
+			    store, d->mailbox_ids[m], &requests[i], 1,
+			    &items[i], &d->uids_r[m], &uidvalidity, user_id++);
 	}
 	return ret;
 }
@@ -457,39 +461,20 @@ enum store_result
 store_deliver(struct store *store, const struct store_delivery *deliveries,
               size_t count, const char **error_r)
 {
-	if (count == 0 || count > STORE_APPEND_MAX_COUNT)
-		return store_result(
-		    store, store_fail(store, STORE_LIMIT, "bad delivery count"),
-		    error_r);
 	size_t rows = 0;
 	struct store_append_request *requests =
-	    xcalloc(count, sizeof(*requests));
+	    xcalloc(count + 1, sizeof(*requests));
 	for (size_t i = 0; i < count; i++) {
 		requests[i] = deliveries[i].request;
 		rows += deliveries[i].mailbox_count;
 	}
-	int64_t *user_ids = xcalloc(rows + 1, sizeof(*user_ids));
-	struct store_append_item *items = xcalloc(count, sizeof(*items));
-	struct arena *arena = arena_create(16384);
+	struct store_deliver_ctx ctx = {deliveries, count,
+	                                xcalloc(rows + 1, sizeof(int64_t))};
 	enum store_result ret =
-	    store_append_prepare(store, requests, count, items, arena);
+	    store_append_run(store, requests, count, store_deliver_rows, &ctx);
 	if (ret == STORE_OK)
-		ret = store_append_install(store, requests, count, items);
-	if (ret == STORE_OK)
-		ret = store_tx_begin(store, true);
-	if (ret == STORE_OK)
-		ret = store_tx_end(
-		    store, store_deliver_locked(store, deliveries, count,
-		                                requests, items, user_ids));
-	if (ret == STORE_OK)
-		store_gc_forget(store);
-	else
-		store_gc_run(store);
-	store_append_items_free(items, count);
-	arena_destroy(&arena);
-	if (ret == STORE_OK)
-		store_deliver_announce(store, deliveries, count, user_ids);
-	free(user_ids);
+		store_deliver_announce(store, deliveries, count, ctx.user_ids);
+	free(ctx.user_ids);
 	free(requests);
 	return store_result(store, ret, error_r);
 }
