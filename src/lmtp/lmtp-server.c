@@ -59,6 +59,7 @@ struct lmtp_thread {
 	uint64_t resume_ms; /* accepting paused until then; 0: not */
 	/* Changes the mail process did not take yet (its queue was full),
 	 * sent again each tick; past the room, one NOTIFY_ALL. */
+	struct notifier notifier; /* to the mail process */
 	int64_t unsent[LMTP_UNSENT_MAX];
 	size_t unsent_count;
 	bool unsent_all;
@@ -142,16 +143,15 @@ lmtp_unsent_add(struct lmtp_thread *t, int64_t mailbox_id)
 static void
 lmtp_unsent_flush(struct lmtp_thread *t)
 {
-	const char *dir = t->config->data_dir;
 	if (t->unsent_all) {
-		if (notify_send(dir, NOTIFY_ALL) < 0)
+		if (notifier_send(&t->notifier, NOTIFY_ALL) < 0)
 			return;
 		t->unsent_all = false;
 		t->unsent_count = 0;
 	}
 	size_t kept = 0;
 	for (size_t i = 0; i < t->unsent_count; i++) {
-		if (notify_send(dir, t->unsent[i]) < 0)
+		if (notifier_send(&t->notifier, t->unsent[i]) < 0)
 			t->unsent[kept++] = t->unsent[i];
 	}
 	t->unsent_count = kept;
@@ -168,7 +168,7 @@ lmtp_store_changed(void *context, const struct store_change *change)
 		return; /* NOTIFY_ALL is not what a subscription change means */
 	lmtp_unsent_flush(t);
 	if (t->unsent_count > 0 || t->unsent_all ||
-	    notify_send(t->config->data_dir, mailbox_id) < 0)
+	    notifier_send(&t->notifier, mailbox_id) < 0)
 		lmtp_unsent_add(t, mailbox_id);
 }
 
@@ -219,6 +219,7 @@ lmtp_thread_init(struct lmtp_thread *t, const struct server_config *config,
                  const int *fds, const char **error_r)
 {
 	t->config = config;
+	notifier_init(&t->notifier, config->data_dir);
 	t->loop = loop_create();
 	t->conns = conn_set_create(t->loop);
 	if (store_open(config->data_dir, &t->store, error_r) != STORE_OK)
@@ -258,6 +259,7 @@ lmtp_thread_deinit(struct lmtp_thread *t)
 	if (t->conns != NULL)
 		conn_set_destroy(&t->conns);
 	store_close(&t->store);
+	notifier_close(&t->notifier);
 	if (t->loop != NULL)
 		loop_destroy(&t->loop);
 }

@@ -20,25 +20,49 @@ notify_address(const char *data_dir, struct sockaddr_un *sun)
 	return n > 0 && (size_t)n < sizeof(sun->sun_path) ? 0 : -1;
 }
 
+void
+notifier_init(struct notifier *n, const char *data_dir)
+{
+	n->addressable = notify_address(data_dir, &n->sun) == 0;
+	n->fd = -1;
+}
+
+void
+notifier_close(struct notifier *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	n->fd = -1;
+}
+
+int
+notifier_send(struct notifier *n, int64_t mailbox_id)
+{
+	if (!n->addressable)
+		return 0;
+	if (n->fd < 0)
+		n->fd = socket(AF_UNIX,
+		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (n->fd < 0)
+		return -1;
+	char msg[32];
+	int len = snprintf(msg, sizeof(msg), "%" PRId64, mailbox_id);
+	ssize_t r = sendto(n->fd, msg, (size_t)len, 0,
+	                   (struct sockaddr *)&n->sun, sizeof(n->sun));
+	/* No socket, or nobody reading it: no server, no sessions. */
+	if (r < 0 && (errno == ENOENT || errno == ECONNREFUSED))
+		return 0;
+	return r == len ? 0 : -1;
+}
+
 int
 notify_send(const char *data_dir, int64_t mailbox_id)
 {
-	struct sockaddr_un sun;
-	if (notify_address(data_dir, &sun) < 0)
-		return 0;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	char msg[32];
-	int n = snprintf(msg, sizeof(msg), "%" PRId64, mailbox_id);
-	ssize_t r =
-	    sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&sun, sizeof(sun));
-	int saved = errno;
-	close(fd);
-	/* No socket, or nobody reading it: no server, no sessions. */
-	if (r < 0 && (saved == ENOENT || saved == ECONNREFUSED))
-		return 0;
-	return r == n ? 0 : -1;
+	struct notifier n;
+	notifier_init(&n, data_dir);
+	int r = notifier_send(&n, mailbox_id);
+	notifier_close(&n);
+	return r;
 }
 
 int

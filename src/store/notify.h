@@ -1,7 +1,9 @@
 #ifndef CASELLA_NOTIFY_H
 #define CASELLA_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 /*
  * Change notification across processes.  A running casellad binds a UNIX
@@ -19,6 +21,17 @@
  * (nobody to tell); -1 if the server's queue was full: the caller must
  * send it again later (or NOTIFY_ALL), or sessions would miss it. */
 int notify_send(const char *data_dir, int64_t mailbox_id);
+
+/* The same for a process that sends many (the LMTP process): one socket,
+ * kept open, instead of one per notice. */
+struct notifier {
+	int fd; /* -1 until the first send */
+	bool addressable;
+	struct sockaddr_un sun;
+};
+void notifier_init(struct notifier *n, const char *data_dir);
+int notifier_send(struct notifier *n, int64_t mailbox_id);
+void notifier_close(struct notifier *n);
 
 /* Binds the socket (replacing a stale one); returns a non-blocking fd or
  * -1 with *error_r set. */
