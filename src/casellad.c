@@ -266,6 +266,14 @@ parse_count(const char *arg, const char *what)
 	return v;
 }
 
+/* A count, at most max (larger values mean max). */
+static unsigned
+parse_count_max(const char *arg, const char *what, unsigned max)
+{
+	unsigned v = parse_count(arg, what);
+	return v > max ? max : v;
+}
+
 /* Each connection is one fd: allow as many as the hard limit permits. */
 static void
 raise_fd_limit(void)
@@ -440,10 +448,8 @@ main(int argc, char **argv)
 			config.login_user = optarg;
 			break;
 		case 1019:
-			config.login_processes =
-			    parse_count(optarg, "--login-processes");
-			if (config.login_processes > WORKER_MAX)
-				config.login_processes = WORKER_MAX;
+			config.login_processes = parse_count_max(
+			    optarg, "--login-processes", WORKER_MAX);
 			break;
 		case 1020:
 			config.max_preauth_per_ip =
@@ -458,9 +464,8 @@ main(int argc, char **argv)
 			    parse_count(optarg, "--max-per-user");
 			break;
 		case 'w':
-			config.worker_count = parse_count(optarg, "--workers");
-			if (config.worker_count > 64)
-				config.worker_count = 64;
+			config.worker_count =
+			    parse_count_max(optarg, "--workers", WORKER_MAX);
 			break;
 		case 'L':
 			config.login_timeout_s =
@@ -474,10 +479,8 @@ main(int argc, char **argv)
 			parse_lmtp_listen(optarg, &config);
 			break;
 		case 1035:
-			config.lmtp_threads =
-			    parse_count(optarg, "--lmtp-threads");
-			if (config.lmtp_threads > LMTP_THREADS_MAX)
-				config.lmtp_threads = LMTP_THREADS_MAX;
+			config.lmtp_threads = parse_count_max(
+			    optarg, "--lmtp-threads", LMTP_THREADS_MAX);
 			break;
 		case 1029:
 			config.lmtp_socket_mode = parse_mode(optarg);
