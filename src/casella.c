@@ -23,7 +23,7 @@
 #include "master/privsep.h"
 #include "store/cred.h"
 #include "store/notify.h"
-#include "cmd/message-facts.h"
+#include "search/message-facts.h"
 #include "store/store.h"
 
 /* Largest message `deliver` accepts, as stored (after LF -> CRLF). */

@@ -20,7 +20,7 @@
 #include "lmtp/lmtp-server.h"
 #include "login/login.h"
 #include "imap/worker.h"
-#include "cmd/message-facts.h"
+#include "search/message-facts.h"
 #include "store/blob.h"
 #include "store/store.h"
 

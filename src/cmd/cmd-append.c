@@ -3,7 +3,7 @@
  * transaction: all or nothing. */
 #include <time.h>
 
-#include "cmd/flags-parse.h"
+#include "imap/flags-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-date.h"

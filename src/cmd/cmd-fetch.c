@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/fetch-mime.h"
-#include "cmd/fetch-parse.h"
-#include "cmd/fetch-structure.h"
+#include "mime/mime-part.h"
+#include "imap/fetch-parse.h"
+#include "mime/imap-structure.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-date.h"
@@ -401,8 +401,8 @@ fetch_write_structure(struct command *cmd, struct fetch_ctx *ctx,
 		return;
 	}
 	const struct mime_part *root = fetch_mime(ctx);
-	fetch_write_bodystructure(out, ctx->mime_arena, root, extended,
-	                          client_utf8(cmd->client));
+	bodystructure_write(out, ctx->mime_arena, root, extended,
+	                    client_utf8(cmd->client));
 }
 
 static enum fetch_step
@@ -445,9 +445,9 @@ fetch_write_item(struct command *cmd, struct fetch_ctx *ctx,
 			                     "NIL NIL)");
 			break;
 		}
-		fetch_write_envelope(out, ctx->body,
-		                     header_size(ctx->body, ctx->body_len),
-		                     client_utf8(client));
+		envelope_write(out, ctx->body,
+		               header_size(ctx->body, ctx->body_len),
+		               client_utf8(client));
 		break;
 	case FETCH_ITEM_SECTION:
 		return fetch_write_section(cmd, ctx, item);

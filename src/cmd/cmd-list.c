@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/list-parse.h"
-#include "cmd/status-write.h"
+#include "imap/list-parse.h"
+#include "imap/status-write.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/mailbox-name.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/list-parse.h"
+#include "imap/list-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/mailbox-name.h"

@@ -1,7 +1,7 @@
 /* NOTIFY (RFC 5465 3.1): which changes of which mailboxes the server
  * pushes.  Parsing is notify-parse.c; the session's side, and what goes
  * out when, is imap/notify-session.c and imap/client.c. */
-#include "cmd/notify-parse.h"
+#include "imap/notify-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/notify-session.h"

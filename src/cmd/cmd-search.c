@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/search-eval.h"
-#include "cmd/search-parse.h"
+#include "search/search-eval.h"
+#include "imap/search-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/sort-keys.h"
+#include "cmd/search-select.h"
+#include "search/sort-msgs.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"
@@ -17,29 +18,12 @@
 /* Criteria in one sort program; more would only repeat keys. */
 #define SORT_MAX_CRITERIA 16
 
-enum sort_key {
-	SORT_KEY_ARRIVAL,
-	SORT_KEY_CC,
-	SORT_KEY_DATE,
-	SORT_KEY_FROM,
-	SORT_KEY_SIZE,
-	SORT_KEY_SUBJECT,
-	SORT_KEY_TO,
-	SORT_KEY_DISPLAYFROM,
-	SORT_KEY_DISPLAYTO,
-};
-
 /* RFC 5267 3: the RETURN options ESORT allows. */
 enum sort_return {
 	SORT_RETURN_MIN = 0x01,
 	SORT_RETURN_MAX = 0x02,
 	SORT_RETURN_ALL = 0x04,
 	SORT_RETURN_COUNT = 0x08,
-};
-
-struct sort_criterion {
-	enum sort_key key;
-	bool reverse; /* REVERSE applies to this key only */
 };
 
 struct sort_program {
@@ -146,61 +130,6 @@ sort_parse_program(struct command *cmd, struct sort_program *prog,
 	return true;
 }
 
-static int
-sort_cmp_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? -1 : a > b;
-}
-
-static int
-sort_cmp_i64(int64_t a, int64_t b)
-{
-	return a < b ? -1 : a > b;
-}
-
-/* RFC 5256 3: one key; strings compare with i;ascii-casemap. */
-static int
-sort_cmp_key(const struct sort_msg *a, const struct sort_msg *b,
-             enum sort_key key)
-{
-	switch (key) {
-	case SORT_KEY_ARRIVAL:
-		return sort_cmp_i64(a->arrival, b->arrival);
-	case SORT_KEY_CC:
-		return base_subject_compare(a->cc, b->cc);
-	case SORT_KEY_DATE:
-		return sort_cmp_i64(a->sent, b->sent);
-	case SORT_KEY_FROM:
-		return base_subject_compare(a->from, b->from);
-	case SORT_KEY_SIZE:
-		return sort_cmp_u64(a->size, b->size);
-	case SORT_KEY_SUBJECT:
-		return base_subject_compare(a->subject, b->subject);
-	case SORT_KEY_TO:
-		return base_subject_compare(a->to, b->to);
-	case SORT_KEY_DISPLAYFROM:
-		return base_subject_compare(a->disp_from, b->disp_from);
-	case SORT_KEY_DISPLAYTO:
-		return base_subject_compare(a->disp_to, b->disp_to);
-	}
-	return 0;
-}
-
-/* RFC 5256 3: messages equal on every key keep sequence order. */
-static int
-sort_cmp(const void *pa, const void *pb, void *context)
-{
-	const struct sort_program *prog = context;
-	const struct sort_msg *a = *(const struct sort_msg *const *)pa;
-	const struct sort_msg *b = *(const struct sort_msg *const *)pb;
-	for (size_t i = 0; i < prog->count; i++) {
-		int r = sort_cmp_key(a, b, prog->crit[i].key);
-		if (r != 0)
-			return prog->crit[i].reverse ? -r : r;
-	}
-	return sort_cmp_u64(a->seq, b->seq);
-}
-
 static uint32_t
 sort_value(const struct command *cmd, const struct sort_msg *m)
 {
@@ -272,7 +201,7 @@ cmd_sort(struct command *cmd)
 	uint32_t *seqs;
 	size_t count;
 	if (!sort_parse_program(cmd, &prog, &pos) ||
-	    !sort_select(cmd, pos, &seqs, &count))
+	    !search_select(cmd, pos, &seqs, &count))
 		return CMD_DONE;
 
 	struct client *client = cmd->client;
@@ -285,7 +214,7 @@ cmd_sort(struct command *cmd)
 	    arena_new_array(cmd->arena, const struct sort_msg *, count + 1);
 	for (size_t i = 0; i < count; i++)
 		order[i] = &msgs[i];
-	qsort_r(order, count, sizeof(*order), sort_cmp, &prog);
+	sort_msgs_order(order, count, prog.crit, prog.count);
 	sort_respond(cmd, &prog, order, count);
 	return cmd_ok(cmd, "%sSORT completed", cmd->uid ? "UID " : "");
 }

@@ -1,11 +1,11 @@
 /* STATUS (RFC 9051 6.3.11; RECENT from RFC 3501, SIZE from RFC 8438,
  * HIGHESTMODSEQ from RFC 7162 3.1.6), and the writer LIST-STATUS
  * (RFC 5819) shares. */
-#include "cmd/status-write.h"
+#include "imap/status-write.h"
 
 #include <inttypes.h>
 
-#include "cmd/list-parse.h"
+#include "imap/list-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/parser.h"

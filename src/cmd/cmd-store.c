@@ -2,7 +2,7 @@
  * UNCHANGEDSINCE). */
 #include <string.h>
 
-#include "cmd/flags-parse.h"
+#include "imap/flags-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"

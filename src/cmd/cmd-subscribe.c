@@ -1,5 +1,5 @@
 /* SUBSCRIBE and UNSUBSCRIBE (RFC 9051 6.3.7, 6.3.8). */
-#include "cmd/list-parse.h"
+#include "imap/list-parse.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/notify-session.h"

@@ -1,6 +1,6 @@
 /*
  * Fuzzes the MIME walk and the BODYSTRUCTURE / ENVELOPE writer that FETCH
- * uses (src/cmd/fetch-mime.c, src/cmd/fetch-structure.c).  Input: the
+ * uses (src/mime/mime-part.c, src/mime/imap-structure.c).  Input: the
  * whole message, any bytes.  The message is copied into a buffer of
  * exactly its size so that ASan sees any read past the end.  Invariants
  * checked with i_assert():
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/fetch-mime.h"
-#include "cmd/fetch-structure.h"
+#include "mime/mime-part.h"
+#include "mime/imap-structure.h"
 #include "lib/arena.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -180,11 +180,11 @@ fuzz_check_output(const char *msg, size_t len, const struct mime_part *root,
 	/* Output grows with the input (addresses most); the limit only
 	 * has to be generous. */
 	str_init(&out, 64 * len + 65536);
-	fetch_write_bodystructure(&out, arena, root, extended, utf8);
+	bodystructure_write(&out, arena, root, extended, utf8);
 	i_assert(!str_failed(&out));
 	fuzz_check_syntax(out.data, out.len, utf8);
 	str_reset(&out);
-	fetch_write_envelope(&out, msg, header_size(msg, len), utf8);
+	envelope_write(&out, msg, header_size(msg, len), utf8);
 	i_assert(!str_failed(&out));
 	fuzz_check_syntax(out.data, out.len, utf8);
 	str_free(&out);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd/notify-parse.h"
+#include "imap/notify-parse.h"
 #include "imap/parser.h"
 #include "lib/arena.h"
 #include "util.h"
@@ -167,7 +167,7 @@ check_args(struct fuzz_run *run, const struct imap_arg *args, size_t count,
 	return total;
 }
 
-/* NOTIFY's own parser (cmd/notify-parse.c) on what the IMAP parser
+/* NOTIFY's own parser (imap/notify-parse.c) on what the IMAP parser
  * gave: any arguments give one outcome, and a request that is OK keeps
  * RFC 5465's rules. */
 static void

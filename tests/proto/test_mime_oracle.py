@@ -34,7 +34,7 @@ from rawimap import astr
 
 COMPAT = email.policy.compat32
 
-# src/cmd/fetch-mime.h MIME_MAX_DEPTH: deeper entities are opaque leaves.
+# src/mime/mime-part.h MIME_MAX_DEPTH: deeper entities are opaque leaves.
 # RFC 9051 sets no limit; a server needs one.
 MAX_DEPTH = 32
 

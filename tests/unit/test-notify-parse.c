@@ -1,8 +1,8 @@
-/* Tests for src/cmd/notify-parse.c (RFC 5465 8). */
+/* Tests for src/imap/notify-parse.c (RFC 5465 8). */
 #include <string.h>
 
-#include "cmd/fetch-parse.h"
-#include "cmd/notify-parse.h"
+#include "imap/fetch-parse.h"
+#include "imap/notify-parse.h"
 #include "imap/parser.h"
 #include "lib/arena.h"
 #include "test.h"

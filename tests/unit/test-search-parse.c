@@ -1,10 +1,10 @@
-/* Tests for src/cmd/search-parse.c and the matcher of search-eval.c. */
+/* Tests for src/imap/search-parse.c and the matcher of search/search-eval.c. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/search-eval.h"
-#include "cmd/search-parse.h"
+#include "search/search-eval.h"
+#include "imap/search-parse.h"
 #include "imap/imap-date.h"
 #include "imap/parser.h"
 #include "lib/arena.h"

@@ -1,11 +1,11 @@
 /* Arguments of the mailbox commands: names, special-use attributes, and
  * LIST / LSUB references, patterns and options (RFC 9051 6.3.9, RFC 5258,
  * RFC 5819, RFC 6154). */
-#include "cmd/list-parse.h"
+#include "imap/list-parse.h"
 
 #include <string.h>
 
-#include "cmd/status-write.h"
+#include "imap/status-write.h"
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"

@@ -1,5 +1,5 @@
-#ifndef CASELLA_FETCH_MIME_H
-#define CASELLA_FETCH_MIME_H
+#ifndef CASELLA_MIME_PART_H
+#define CASELLA_MIME_PART_H
 
 #include <stdbool.h>
 #include <stddef.h>

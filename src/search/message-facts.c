@@ -1,10 +1,10 @@
-#include "cmd/message-facts.h"
+#include "search/message-facts.h"
 
 #include <string.h>
 
-#include "cmd/fetch-mime.h"
-#include "cmd/fetch-structure.h"
-#include "cmd/search-text.h"
+#include "mime/mime-part.h"
+#include "mime/imap-structure.h"
+#include "search/search-text.h"
 #include "lib/arena.h"
 #include "lib/str.h"
 #include "mime/header.h"
@@ -33,13 +33,13 @@ facts_structure(struct arena *arena, const char *data, size_t len,
 	str_init(&s, FACTS_STRUCTURE_MAX);
 	/* Written for a client without UTF8=ACCEPT: 8-bit text goes out as
 	 * literals, which every client accepts. */
-	fetch_write_envelope(&s, data, header_size(data, len), false);
+	envelope_write(&s, data, header_size(data, len), false);
 	facts->envelope = facts_keep(arena, &s);
 	str_reset(&s);
-	fetch_write_bodystructure(&s, arena, root, false, false);
+	bodystructure_write(&s, arena, root, false, false);
 	facts->body = facts_keep(arena, &s);
 	str_reset(&s);
-	fetch_write_bodystructure(&s, arena, root, true, false);
+	bodystructure_write(&s, arena, root, true, false);
 	facts->bodystructure = facts_keep(arena, &s);
 	str_free(&s);
 }

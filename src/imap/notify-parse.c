@@ -1,10 +1,10 @@
 /* NOTIFY arguments (RFC 5465 3.1, 5, 6, 8 formal syntax). */
-#include "cmd/notify-parse.h"
+#include "imap/notify-parse.h"
 
 #include <string.h>
 
-#include "cmd/fetch-parse.h"
-#include "cmd/list-parse.h"
+#include "imap/fetch-parse.h"
+#include "imap/list-parse.h"
 #include "imap/mailbox-name.h"
 #include "imap/parser.h"
 #include "lib/arena.h"

@@ -1,12 +1,11 @@
-#ifndef CASELLA_SORT_KEYS_H
-#define CASELLA_SORT_KEYS_H
+#ifndef CASELLA_SORT_MSGS_H
+#define CASELLA_SORT_MSGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct arena;
-struct command;
 struct mailbox_view;
 struct store;
 
@@ -50,16 +49,6 @@ enum sort_need {
 };
 
 /*
- * RFC 5256 5: "charset 1*(SP search-key)" from cmd->args[pos..].  Runs
- * the search with search_parse()/search_eval() and returns true with the
- * ascending sequence numbers of the matches (arena) in *seqs_r.  On
- * failure it has set the tagged result (BAD, NO [BADCHARSET], NO [LIMIT]
- * or a store error) and returns false.
- */
-bool sort_select(struct command *cmd, size_t pos, uint32_t **seqs_r,
-                 size_t *count_r);
-
-/*
  * Fills msgs_r (arena, count entries) for the given ascending sequence
  * numbers, reading the message header only if needs (enum sort_need)
  * asks for header values.  A message expunged by another session since
@@ -73,5 +62,27 @@ int sort_msgs_load(struct store *store, const struct mailbox_view *view,
 
 /* RFC 5256 2.2 with the sequence number as tie-breaker: <0, 0, >0. */
 int sort_msg_compare_sent(const struct sort_msg *a, const struct sort_msg *b);
+
+/* RFC 5256 3 and RFC 5957 sort keys. */
+enum sort_key {
+	SORT_KEY_ARRIVAL,
+	SORT_KEY_CC,
+	SORT_KEY_DATE,
+	SORT_KEY_FROM,
+	SORT_KEY_SIZE,
+	SORT_KEY_SUBJECT,
+	SORT_KEY_TO,
+	SORT_KEY_DISPLAYFROM,
+	SORT_KEY_DISPLAYTO,
+};
+
+struct sort_criterion {
+	enum sort_key key;
+	bool reverse; /* REVERSE applies to this key only */
+};
+
+/* Orders msgs by the criteria, ties in sequence order (RFC 5256 3). */
+void sort_msgs_order(const struct sort_msg **msgs, size_t count,
+                     const struct sort_criterion *crit, size_t crit_count);
 
 #endif

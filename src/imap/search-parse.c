@@ -3,7 +3,7 @@
  * NEW/OLD/RECENT, RFC 4731 RETURN, RFC 5182 SAVE and "$").  It builds a
  * bounded tree: SEARCH_MAX_DEPTH levels, SEARCH_MAX_NODES keys.
  */
-#include "cmd/search-parse.h"
+#include "imap/search-parse.h"
 
 #include <stdint.h>
 #include <string.h>

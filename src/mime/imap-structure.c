@@ -1,10 +1,10 @@
 /* ENVELOPE and BODYSTRUCTURE (RFC 9051 7.5.2). */
-#include "cmd/fetch-structure.h"
+#include "mime/imap-structure.h"
 
 #include <string.h>
 #include <strings.h>
 
-#include "cmd/fetch-mime.h"
+#include "mime/mime-part.h"
 #include "imap/imap-write.h"
 #include "lib/arena.h"
 #include "lib/str.h"
@@ -310,8 +310,7 @@ fetch_write_defaulted(struct str *out, const char *value,
 }
 
 void
-fetch_write_envelope(struct str *out, const char *hdr, size_t hdr_len,
-                     bool utf8)
+envelope_write(struct str *out, const char *hdr, size_t hdr_len, bool utf8)
 {
 	struct arena *arena = arena_create(4096);
 	str_append_char(out, '(');
@@ -499,7 +498,7 @@ structure_write_single(struct str *out, struct arena *arena,
 	if (part->message != NULL) {
 		const struct mime_part *msg = part->message;
 		str_append_char(out, ' ');
-		fetch_write_envelope(out, msg->header, msg->header_len, utf8);
+		envelope_write(out, msg->header, msg->header_len, utf8);
 		str_append_char(out, ' ');
 		structure_write_part(out, arena, msg, extended, depth + 1,
 		                     utf8);
@@ -557,9 +556,8 @@ structure_write_part(struct str *out, struct arena *arena,
 }
 
 void
-fetch_write_bodystructure(struct str *out, struct arena *arena,
-                          const struct mime_part *part, bool extended,
-                          bool utf8)
+bodystructure_write(struct str *out, struct arena *arena,
+                    const struct mime_part *part, bool extended, bool utf8)
 {
 	structure_write_part(out, arena, part, extended, 0, utf8);
 }

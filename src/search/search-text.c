@@ -1,7 +1,7 @@
 /* The decoded, case-folded text SEARCH matches (see search-text.h). */
-#include "cmd/search-text.h"
+#include "search/search-text.h"
 
-#include "cmd/fetch-mime.h"
+#include "mime/mime-part.h"
 #include "lib/util.h"
 #include "mime/casefold.h"
 #include "mime/charset.h"

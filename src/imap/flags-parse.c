@@ -1,5 +1,5 @@
 /* Flag lists of STORE and APPEND (RFC 9051 2.3.2, 6.3.12, 6.4.6). */
-#include "cmd/flags-parse.h"
+#include "imap/flags-parse.h"
 
 #include <stdlib.h>
 #include <string.h>

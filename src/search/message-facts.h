@@ -11,7 +11,7 @@ struct store_body_facts;
  * message_facts_build parses a message as it is stored and derives the
  * ENVELOPE, BODY and BODYSTRUCTURE strings FETCH sends, so FETCH needn't
  * read the body again.  message_text_build, run by the background indexer,
- * derives the folded text SEARCH matches (cmd/search-text.h) for the
+ * derives the folded text SEARCH matches (search/search-text.h) for the
  * full-text index.  Strings that can't be kept as C strings (a NUL
  * inside) are left out, and text that overflowed its limit marks the body
  * as not indexable.

@@ -1,5 +1,5 @@
 /* MIME structure for FETCH (RFC 2045, RFC 2046, RFC 9051 6.4.5). */
-#include "cmd/fetch-mime.h"
+#include "mime/mime-part.h"
 
 #include <string.h>
 #include <strings.h>

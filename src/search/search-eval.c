@@ -10,13 +10,13 @@
  * Both sides are compared in their i;unicode-casemap form (RFC 5051,
  * mime/casefold.h), the collation RFC 9051 6.4.4 names for SEARCH.
  */
-#include "cmd/search-eval.h"
+#include "search/search-eval.h"
 
 #include <string.h>
 
-#include "cmd/fetch-mime.h"
-#include "cmd/search-parse.h"
-#include "cmd/search-text.h"
+#include "mime/mime-part.h"
+#include "search/search-key.h"
+#include "search/search-text.h"
 #include "imap/imap-date.h"
 #include "imap/view.h"
 #include "lib/arena.h"
@@ -170,7 +170,7 @@ static bool search_uid_in(const uint32_t *uids, size_t count, uint32_t uid);
 
 /*
  * Asks the full-text index about the key's string.  The index holds the
- * very folded text a scan would build (cmd/message-facts.c), compared as
+ * very folded text a scan would build (search/message-facts.c), compared as
  * bytes, so for BODY and TEXT its answer is the scan's answer; for a
  * header key it names the messages whose header holds the string
  * somewhere, and the field still has to be checked.  Bodies the index

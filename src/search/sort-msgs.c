@@ -3,14 +3,11 @@
  * the search that picks them, and their sort values (RFC 5256 3, RFC
  * 5957 3), read once per message so the sort itself touches no files.
  */
-#include "cmd/sort-keys.h"
+#include "search/sort-msgs.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#include "cmd/search-eval.h"
-#include "cmd/search-parse.h"
-#include "imap/client.h"
-#include "imap/command.h"
 #include "imap/imap-date.h"
 #include "imap/view.h"
 #include "lib/arena.h"
@@ -292,65 +289,6 @@ sort_msgs_load(struct store *store, const struct mailbox_view *view,
 	return 0;
 }
 
-/* RFC 5256 5: charset = atom / quoted; RFC 9051 6.4.4 names the two
- * every server supports. */
-static bool
-sort_charset(struct command *cmd, const struct imap_arg *arg)
-{
-	const char *name;
-	size_t len;
-	if (!imap_arg_get_astring(arg, &name, &len)) {
-		cmd_bad(cmd, "Missing charset");
-		return false;
-	}
-	if (!mem_case_eq(name, len, "US-ASCII") &&
-	    !mem_case_eq(name, len, "UTF-8")) {
-		cmd_no(cmd, "[BADCHARSET (" SEARCH_CHARSETS ")] "
-		            "Unsupported charset");
-		return false;
-	}
-	return true;
-}
-
-bool
-sort_select(struct command *cmd, size_t pos, uint32_t **seqs_r, size_t *count_r)
-{
-	const struct imap_arg *args = cmd->args;
-	size_t count = cmd->arg_count;
-	if (pos >= count) {
-		cmd_bad(cmd, "Missing charset");
-		return false;
-	}
-	if (!sort_charset(cmd, &args[pos++]))
-		return false;
-	/* search-criteria is 1*search-key; SEARCH's RETURN and CHARSET
-	   prefixes are not keys. */
-	if (pos >= count || imap_arg_atom_equals(&args[pos], "RETURN") ||
-	    imap_arg_atom_equals(&args[pos], "CHARSET")) {
-		cmd_bad(cmd, "Missing search criteria");
-		return false;
-	}
-	struct search_program prog;
-	const char *error;
-	if (search_parse(cmd->arena, args + pos, count - pos, &prog, &error) !=
-	    SEARCH_PARSE_OK) {
-		cmd_bad(cmd, "%s", error);
-		return false;
-	}
-	struct client *client = cmd->client;
-	enum search_eval_status es =
-	    search_eval(client_store(client), client->view, cmd->arena,
-	                prog.root, seqs_r, count_r, &error);
-	if (es == SEARCH_EVAL_BAD)
-		cmd_bad(cmd, "%s", error);
-	else if (es == SEARCH_EVAL_ERROR)
-		cmd_store_error(cmd, error);
-	else if (*count_r > SORT_MAX_MESSAGES)
-		cmd_no(cmd, "[LIMIT] More than %d messages match",
-		       SORT_MAX_MESSAGES);
-	return es == SEARCH_EVAL_OK && *count_r <= SORT_MAX_MESSAGES;
-}
-
 int
 sort_msg_compare_sent(const struct sort_msg *a, const struct sort_msg *b)
 {
@@ -359,4 +297,72 @@ sort_msg_compare_sent(const struct sort_msg *a, const struct sort_msg *b)
 	if (a->seq != b->seq)
 		return a->seq < b->seq ? -1 : 1;
 	return 0;
+}
+
+static int
+sort_cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int
+sort_cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* RFC 5256 3: one key; strings compare with i;ascii-casemap. */
+static int
+sort_cmp_key(const struct sort_msg *a, const struct sort_msg *b,
+             enum sort_key key)
+{
+	switch (key) {
+	case SORT_KEY_ARRIVAL:
+		return sort_cmp_i64(a->arrival, b->arrival);
+	case SORT_KEY_CC:
+		return base_subject_compare(a->cc, b->cc);
+	case SORT_KEY_DATE:
+		return sort_cmp_i64(a->sent, b->sent);
+	case SORT_KEY_FROM:
+		return base_subject_compare(a->from, b->from);
+	case SORT_KEY_SIZE:
+		return sort_cmp_u64(a->size, b->size);
+	case SORT_KEY_SUBJECT:
+		return base_subject_compare(a->subject, b->subject);
+	case SORT_KEY_TO:
+		return base_subject_compare(a->to, b->to);
+	case SORT_KEY_DISPLAYFROM:
+		return base_subject_compare(a->disp_from, b->disp_from);
+	case SORT_KEY_DISPLAYTO:
+		return base_subject_compare(a->disp_to, b->disp_to);
+	}
+	return 0;
+}
+
+struct sort_order {
+	const struct sort_criterion *crit;
+	size_t count;
+};
+
+/* RFC 5256 3: messages equal on every key keep sequence order. */
+static int
+sort_cmp(const void *pa, const void *pb, void *context)
+{
+	const struct sort_order *order = context;
+	const struct sort_msg *a = *(const struct sort_msg *const *)pa;
+	const struct sort_msg *b = *(const struct sort_msg *const *)pb;
+	for (size_t i = 0; i < order->count; i++) {
+		int r = sort_cmp_key(a, b, order->crit[i].key);
+		if (r != 0)
+			return order->crit[i].reverse ? -r : r;
+	}
+	return sort_cmp_u64(a->seq, b->seq);
+}
+
+void
+sort_msgs_order(const struct sort_msg **msgs, size_t count,
+                const struct sort_criterion *crit, size_t crit_count)
+{
+	struct sort_order order = {crit, crit_count};
+	qsort_r(msgs, count, sizeof(*msgs), sort_cmp, &order);
 }

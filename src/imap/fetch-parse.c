@@ -1,5 +1,5 @@
 /* FETCH attributes (RFC 9051 6.4.5, RFC 3516 BINARY). */
-#include "cmd/fetch-parse.h"
+#include "imap/fetch-parse.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@ struct mime_part;
  * converted to UTF-8 and, for HTML, stripped of markup.  SEARCH builds it
  * per message when it must read the body, and the store's facts builder
  * builds the same text once at delivery for the full-text index, so an
- * index lookup finds everything a scan would (cmd/message-facts.c).
+ * index lookup finds everything a scan would (search/message-facts.c).
  */
 struct search_text {
 	struct str step[3]; /* scratch for one part's decoding steps */

@@ -3,10 +3,10 @@
  * body part and set no flag: what a notification should carry. */
 #include <stdlib.h>
 
-#include "cmd/fetch-mime.h"
-#include "cmd/fetch-parse.h"
-#include "cmd/fetch-structure.h"
-#include "cmd/notify-parse.h"
+#include "mime/mime-part.h"
+#include "imap/fetch-parse.h"
+#include "mime/imap-structure.h"
+#include "imap/notify-parse.h"
 #include "imap/client.h"
 #include "imap/imap-date.h"
 #include "imap/notify-session.h"
@@ -141,12 +141,12 @@ notify_fetch_structure(struct client *client, struct str *out,
 		                              : "(\"text\" \"plain\" NIL NIL "
 		                                "NIL \"7bit\" 0 0)");
 	else if (envelope)
-		fetch_write_envelope(out, m->body,
-		                     header_size(m->body, m->body_len), utf8);
+		envelope_write(out, m->body, header_size(m->body, m->body_len),
+		               utf8);
 	else
-		fetch_write_bodystructure(
-		    out, m->arena, mime_parse(m->arena, m->body, m->body_len),
-		    extended, utf8);
+		bodystructure_write(out, m->arena,
+		                    mime_parse(m->arena, m->body, m->body_len),
+		                    extended, utf8);
 }
 
 static void
