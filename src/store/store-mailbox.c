@@ -50,6 +50,8 @@ store_mailbox_row_get(struct store *store, int64_t mailbox_id,
 		row_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 2);
 		row_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 3);
 		row_r->user_id = sqlite3_column_int64(stmt, 4);
+		row_r->vanished_floor = (uint64_t)sqlite3_column_int64(stmt, 5);
+		row_r->vanished_count = (uint64_t)sqlite3_column_int64(stmt, 6);
 	} else if (rc == SQLITE_DONE) {
 		ret = store_fail(store, STORE_NOT_FOUND, "no such mailbox");
 	} else {
@@ -512,6 +514,8 @@ store_rename_inbox(struct store *store, int64_t user_id, const char *new_name,
 	ret = store_mailbox_row_save(store, &inbox);
 	if (ret == STORE_OK)
 		ret = store_mailbox_row_save(store, &dst);
+	if (ret == STORE_OK)
+		ret = store_vanished_prune(store, inbox_id);
 	return ret;
 }
 
@@ -604,6 +608,7 @@ store_mailbox_counters(struct store *store, int64_t mailbox_id,
 	status_r->uidnext = row.uidnext;
 	status_r->uidvalidity = row.uidvalidity;
 	status_r->highestmodseq = row.highestmodseq;
+	status_r->vanished_floor = row.vanished_floor;
 	/* Messages no session has claimed as \Recent yet. */
 	status_r->recent =
 	    row.uidnext > row.recent_uid ? row.uidnext - row.recent_uid : 0;
@@ -650,6 +655,7 @@ store_mailbox_status(struct store *store, int64_t mailbox_id,
 	status_r->uidnext = row.uidnext;
 	status_r->uidvalidity = row.uidvalidity;
 	status_r->highestmodseq = row.highestmodseq;
+	status_r->vanished_floor = row.vanished_floor;
 	return STORE_OK;
 }
 

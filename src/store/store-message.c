@@ -153,6 +153,54 @@ store_messages_expunged_since(struct store *store, int64_t mailbox_id,
 	return STORE_OK;
 }
 
+static uint64_t vanished_max = STORE_VANISHED_MAX;
+
+void
+store_set_vanished_max(uint64_t max)
+{
+	vanished_max = max > 0 ? max : 1;
+}
+
+/*
+ * Keeps a mailbox's expunge history bounded (RFC 7162 3.2.5 lets a server
+ * forget): past vanished_max rows, forgets the oldest quarter, whole
+ * modseqs at a time so what is kept is complete above the new floor.
+ * Runs inside the caller's write transaction.
+ */
+enum store_result
+store_vanished_prune(struct store *store, int64_t mailbox_id)
+{
+	struct store_mailbox_row row;
+	enum store_result ret = store_mailbox_row_get(store, mailbox_id, &row);
+	if (ret != STORE_OK || row.vanished_count <= vanished_max)
+		return ret;
+	sqlite3_stmt *stmt = store_stmt(store, STMT_EXPUNGED_PRUNE_POINT);
+	if (stmt == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)(vanished_max - vanished_max / 4));
+	int rc = sqlite3_step(stmt);
+	uint64_t floor =
+	    rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_OK
+		                         : store_sql_fail(store, "prune point");
+	if ((stmt = store_stmt(store, STMT_EXPUNGED_PRUNE)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)floor);
+	if ((ret = store_step_done(store, stmt, "prune expunged")) != STORE_OK)
+		return ret;
+	if ((stmt = store_stmt(store, STMT_MAILBOX_SET_FLOOR)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(
+	    stmt, 2,
+	    (int64_t)(floor > row.vanished_floor ? floor : row.vanished_floor));
+	return store_step_done(store, stmt, "raise vanished floor");
+}
+
 /* One message of an append on its way in. */
 struct store_append_item {
 	char blob_id[BLOB_ID_LEN + 1];
@@ -564,6 +612,8 @@ store_copy_locked(struct store *store, struct store_copy_ctx *ctx,
 		ctx->src.highestmodseq++;
 		ret = store_mailbox_row_save(store, &ctx->src);
 	}
+	if (ret == STORE_OK && ctx->move)
+		ret = store_vanished_prune(store, src_id);
 	return ret;
 }
 
@@ -679,6 +729,8 @@ store_expunge_locked(struct store *store, int64_t mailbox_id,
 	}
 	if (ret == STORE_OK)
 		ret = store_mailbox_row_save(store, &row);
+	if (ret == STORE_OK)
+		ret = store_vanished_prune(store, mailbox_id);
 	return ret;
 }
 

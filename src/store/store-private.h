@@ -24,8 +24,17 @@
 #define STORE_KEYWORDS_MAX_LEN   16384
 #define STORE_BUSY_TIMEOUT_MSECS 10000
 /* The longest sleep between two tries for another process's lock. */
-#define STORE_BUSY_STEP_US 1000
-#define STORE_SCHEMA_VERSION     2
+#define STORE_BUSY_STEP_US   1000
+#define STORE_SCHEMA_VERSION 3
+
+/* Triggers that keep mailboxes.vanished_count (schema 3). */
+#define STORE_VANISHED_TRIGGERS_SQL                                            \
+	"CREATE TRIGGER expunged_counted_in AFTER INSERT ON expunged BEGIN"    \
+	" UPDATE mailboxes SET vanished_count = vanished_count + 1"            \
+	" WHERE id = NEW.mailbox_id; END;"                                     \
+	"CREATE TRIGGER expunged_counted_out AFTER DELETE ON expunged BEGIN"   \
+	" UPDATE mailboxes SET vanished_count = vanished_count - 1"            \
+	" WHERE id = OLD.mailbox_id; END;"
 
 /* Cached prepared statements; SQL text is in store-sqlite.c. */
 enum store_stmt {
@@ -69,6 +78,9 @@ enum store_stmt {
 	STMT_MESSAGE_DELETE,
 	STMT_EXPUNGED_INSERT,
 	STMT_EXPUNGED_SINCE,
+	STMT_EXPUNGED_PRUNE_POINT,
+	STMT_EXPUNGED_PRUNE,
+	STMT_MAILBOX_SET_FLOOR,
 	STMT_BLOB_REFERENCED,
 	STMT_FACTS_INSERT,
 	STMT_FACTS_TEXT_INSERT,
@@ -104,6 +116,8 @@ struct store_mailbox_row {
 	uint32_t uidnext;
 	uint32_t recent_uid; /* first UID not yet claimed as \Recent */
 	uint64_t highestmodseq;
+	uint64_t vanished_floor; /* expunges up to here are forgotten */
+	uint64_t vanished_count; /* rows in expunged */
 };
 
 /* A heap array that grows by doubling; results are copied to the
@@ -189,5 +203,8 @@ void store_message_from_row(sqlite3_stmt *stmt, struct arena *arena,
 enum store_result store_message_get(struct store *store, int64_t mailbox_id,
                                     uint32_t uid, struct arena *arena,
                                     struct store_message *msg_r);
+
+/* Bounds the expunge history of a mailbox (store-message.c). */
+enum store_result store_vanished_prune(struct store *store, int64_t mailbox_id);
 
 #endif

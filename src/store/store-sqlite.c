@@ -51,8 +51,8 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
         "SELECT id, uidvalidity, uidnext, highestmodseq, special_use "
         "FROM mailboxes WHERE user_id = ?1 AND name = ?2",
     [STMT_MAILBOX_BY_ID] =
-        "SELECT uidvalidity, uidnext, highestmodseq, recent_uid, user_id "
-        "FROM mailboxes WHERE id = ?1",
+        "SELECT uidvalidity, uidnext, highestmodseq, recent_uid, user_id, "
+        "vanished_floor, vanished_count FROM mailboxes WHERE id = ?1",
     [STMT_MAILBOX_LIST] = "SELECT id, name, uidvalidity, uidnext, "
                           "highestmodseq, special_use FROM mailboxes "
                           "WHERE user_id = ?1 ORDER BY name",
@@ -114,6 +114,13 @@ static const char *const store_stmt_sql[STORE_STMT_COUNT] = {
                              "modseq) VALUES (?1, ?2, ?3)",
     [STMT_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE mailbox_id = ?1 "
                             "AND modseq > ?2 ORDER BY uid",
+    [STMT_EXPUNGED_PRUNE_POINT] =
+        "SELECT modseq FROM expunged WHERE mailbox_id = ?1 "
+        "ORDER BY modseq DESC LIMIT 1 OFFSET ?2",
+    [STMT_EXPUNGED_PRUNE] =
+        "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2",
+    [STMT_MAILBOX_SET_FLOOR] =
+        "UPDATE mailboxes SET vanished_floor = ?2 WHERE id = ?1",
     [STMT_BLOB_REFERENCED] =
         "SELECT 1 FROM messages WHERE blob_id = ?1 LIMIT 1",
     [STMT_FACTS_INSERT] =
@@ -169,6 +176,10 @@ static const char store_schema_sql[] =
     " unseen_count INTEGER NOT NULL DEFAULT 0,"
     " deleted_count INTEGER NOT NULL DEFAULT 0,"
     " total_size INTEGER NOT NULL DEFAULT 0,"
+    /* RFC 7162 3.2.5: expunged UIDs are kept up to a bound; those with
+     * modseq <= vanished_floor were forgotten (store_vanished_prune). */
+    " vanished_floor INTEGER NOT NULL DEFAULT 0,"
+    " vanished_count INTEGER NOT NULL DEFAULT 0,"
     " UNIQUE (user_id, name));"
     "CREATE TABLE messages ("
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),"
@@ -204,8 +215,8 @@ static const char store_schema_sql[] =
     " uid INTEGER NOT NULL,"
     " modseq INTEGER NOT NULL,"
     " PRIMARY KEY (mailbox_id, uid));"
-    "CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
-    "CREATE TABLE blob_facts ("
+    "CREATE INDEX expunged_modseq ON expunged (mailbox_id, "
+    "modseq);" STORE_VANISHED_TRIGGERS_SQL "CREATE TABLE blob_facts ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " blob_id TEXT NOT NULL UNIQUE,"
     " envelope TEXT,"

@@ -2,7 +2,9 @@
  * Upgrades of older data directories, run before the store is opened.
  * Schema 1 kept each user's yescrypt hash in casella.db; schema 2 keeps
  * secrets only in the credential store (store-cred.c), which the mail
- * process cannot open.
+ * process cannot open.  Schema 3 bounds each mailbox's expunge history
+ * for QRESYNC (mailboxes.vanished_floor, vanished_count and the triggers
+ * that keep the count).
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +90,31 @@ upgrade_from_1(const char *data_dir, sqlite3 *db)
 	return ret;
 }
 
+static enum store_result
+upgrade_from_2(sqlite3 *db)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db,
+	                 "BEGIN IMMEDIATE;"
+	                 "ALTER TABLE mailboxes ADD COLUMN vanished_floor "
+	                 "INTEGER NOT NULL DEFAULT 0;"
+	                 "ALTER TABLE mailboxes ADD COLUMN vanished_count "
+	                 "INTEGER NOT NULL DEFAULT 0;"
+	                 "UPDATE mailboxes SET vanished_count = (SELECT "
+	                 "count(*) FROM expunged WHERE mailbox_id = "
+	                 "mailboxes.id);" STORE_VANISHED_TRIGGERS_SQL
+	                 "UPDATE meta SET value = '3' "
+	                 "WHERE key = 'schema_version';"
+	                 "COMMIT;",
+	                 NULL, NULL, &msg) == SQLITE_OK)
+		return STORE_OK;
+	enum store_result ret =
+	    upgrade_fail("expunge history", msg != NULL ? msg : "failed");
+	sqlite3_free(msg);
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
 enum store_result
 store_upgrade(const char *data_dir, const char **error_r)
 {
@@ -110,6 +137,8 @@ store_upgrade(const char *data_dir, const char **error_r)
 	enum store_result ret = STORE_OK;
 	if (upgrade_schema_version(db) == 1)
 		ret = upgrade_from_1(data_dir, db);
+	if (ret == STORE_OK && upgrade_schema_version(db) == 2)
+		ret = upgrade_from_2(db);
 	sqlite3_close(db);
 	return ret;
 }

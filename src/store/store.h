@@ -77,6 +77,10 @@ struct store_status {
 	uint32_t uidvalidity;
 	uint64_t size; /* sum of RFC822.SIZE */
 	uint64_t highestmodseq;
+	/* Expunges with a modseq up to this one are no longer remembered
+	 * (store_set_vanished_max()): changes since an older modseq can't
+	 * list what was expunged. */
+	uint64_t vanished_floor;
 };
 
 struct store_message {
@@ -117,6 +121,11 @@ struct store_body_facts {
 typedef void store_facts_builder(struct arena *arena, const char *data,
                                  size_t len, struct store_body_facts *facts_r);
 void store_set_facts_builder(store_facts_builder *builder);
+/* How many expunged UIDs a mailbox remembers for QRESYNC (RFC 7162
+ * 3.2.5) and for sessions catching up; beyond it the oldest quarter is
+ * forgotten and vanished_floor rises.  Default STORE_VANISHED_MAX. */
+#define STORE_VANISHED_MAX 50000
+void store_set_vanished_max(uint64_t max);
 void store_set_text_builder(store_facts_builder *builder);
 
 /* Indexes up to max bodies stored since the last call (oldest first), in
@@ -277,7 +286,8 @@ store_messages_changed(struct store *store, int64_t mailbox_id,
                        uint64_t since_modseq, uint32_t below_uid,
                        struct arena *arena, struct store_message **messages_r,
                        size_t *count_r, const char **error_r);
-/* UIDs expunged with modseq > since_modseq, ascending. */
+/* UIDs expunged with modseq > since_modseq, ascending.  Complete only if
+ * since_modseq >= the mailbox's vanished_floor (struct store_status). */
 enum store_result
 store_messages_expunged_since(struct store *store, int64_t mailbox_id,
                               uint64_t since_modseq, struct arena *arena,

@@ -248,7 +248,10 @@ test_upgrade(void)
 	         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT "
 	         "UNIQUE, password_hash TEXT NOT NULL);"
 	         "INSERT INTO users (name, password_hash) VALUES "
-	         "('old', '%s');",
+	         "('old', '%s');"
+	         "CREATE TABLE mailboxes (id INTEGER PRIMARY KEY);"
+	         "CREATE TABLE expunged (mailbox_id INTEGER, uid INTEGER, "
+	         "modseq INTEGER);",
 	         hash);
 	sqlite3 *db;
 	test_assert(sqlite3_open(path, &db) == SQLITE_OK);

@@ -1492,6 +1492,128 @@ test_crash_safety(void)
 	test_finish(&store);
 }
 
+/* Deletes every message with \Deleted set first; returns how many went. */
+static size_t
+test_expunge_uids(struct store *store, int64_t mailbox_id, uint32_t *uids,
+                  size_t count, struct arena *arena)
+{
+	struct store_message *changed;
+	uint32_t *failed, *expunged;
+	size_t nc, nf, ne;
+	const char *error;
+	test_assert(store_flags_update(store, mailbox_id, uids, count,
+	                               STORE_FLAGS_ADD, STORE_FLAG_DELETED, "",
+	                               0, arena, &changed, &nc, &failed, &nf,
+	                               &error) == STORE_OK);
+	test_assert(store_expunge(store, mailbox_id, uids, count, arena,
+	                          &expunged, &ne, &error) == STORE_OK);
+	return ne;
+}
+
+/* RFC 7162 3.2.5: the expunge history is bounded; what is kept is
+ * complete above vanished_floor. */
+static void
+test_vanished_bound(void)
+{
+	struct store *store = test_start();
+	struct arena *arena = arena_create(4096);
+	const char *error;
+	int64_t inbox = test_inbox(store, test_user(store, "alice"));
+	store_set_vanished_max(8);
+	for (int i = 1; i <= 20; i++)
+		test_append(store, inbox, "m\r\n");
+	uint64_t modseq_at[21];
+	struct store_status st;
+	for (uint32_t uid = 1; uid <= 10; uid++) {
+		test_assert(test_expunge_uids(store, inbox, &uid, 1, arena) ==
+		            1);
+		modseq_at[uid] = test_highestmodseq(store, inbox);
+	}
+	test_assert(store_mailbox_counters(store, inbox, &st, &error) ==
+	            STORE_OK);
+	/* Nine rows went over eight: the oldest quarter-plus went, whole. */
+	test_assert(st.vanished_floor > 0);
+	test_assert(test_sql_int("SELECT count(*) FROM expunged") <= 8);
+	test_assert(test_sql_int("SELECT vanished_count FROM mailboxes WHERE "
+	                         "name = 'INBOX'") ==
+	            test_sql_int("SELECT count(*) FROM expunged"));
+	uint32_t *uids;
+	size_t n;
+	test_assert(store_messages_expunged_since(
+	                store, inbox, st.vanished_floor, arena, &uids, &n,
+	                &error) == STORE_OK);
+	/* Complete above the floor: every UID expunged after it. */
+	size_t want = 0;
+	for (uint32_t uid = 1; uid <= 10; uid++)
+		want += modseq_at[uid] > st.vanished_floor;
+	test_assert(n == want && n > 0 && uids[n - 1] == 10);
+	/* A batch counts by rows and is kept or forgotten whole. */
+	uint32_t batch[] = {11, 12, 13, 14, 15, 16};
+	test_assert(test_expunge_uids(store, inbox, batch, 6, arena) == 6);
+	test_assert(store_mailbox_counters(store, inbox, &st, &error) ==
+	            STORE_OK);
+	test_assert(store_messages_expunged_since(
+	                store, inbox, st.vanished_floor, arena, &uids, &n,
+	                &error) == STORE_OK);
+	test_assert(n >= 6 && uids[n - 1] == 16);
+	store_set_vanished_max(STORE_VANISHED_MAX);
+	arena_destroy(&arena);
+	test_finish(&store);
+}
+
+/* A schema 2 directory (today's tables without the expunge-history
+ * bookkeeping) is brought to schema 3 with its history counted. */
+static void
+test_upgrade_from_2(void)
+{
+	struct store *store = test_start();
+	struct arena *arena = arena_create(4096);
+	const char *error;
+	int64_t inbox = test_inbox(store, test_user(store, "alice"));
+	for (int i = 1; i <= 4; i++)
+		test_append(store, inbox, "m\r\n");
+	uint32_t del[] = {1, 3};
+	test_assert(test_expunge_uids(store, inbox, del, 2, arena) == 2);
+	store_close(&store);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/casella.db", test_dir);
+	sqlite3 *db;
+	test_assert(sqlite3_open(path, &db) == SQLITE_OK);
+	test_assert(sqlite3_exec(db,
+	                         "DROP TRIGGER expunged_counted_in;"
+	                         "DROP TRIGGER expunged_counted_out;"
+	                         "ALTER TABLE mailboxes DROP COLUMN "
+	                         "vanished_floor;"
+	                         "ALTER TABLE mailboxes DROP COLUMN "
+	                         "vanished_count;"
+	                         "UPDATE meta SET value = '2' WHERE key = "
+	                         "'schema_version';",
+	                         NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	test_assert(store_open(test_dir, &store, &error) == STORE_ERROR);
+	test_assert(store_upgrade(test_dir, &error) == STORE_OK);
+	test_assert(test_sql_int("SELECT value FROM meta WHERE key = "
+	                         "'schema_version'") == 3);
+	test_assert(test_sql_int("SELECT vanished_count FROM mailboxes WHERE "
+	                         "name = 'INBOX'") == 2);
+	store = test_reopen();
+	uint32_t *uids;
+	size_t n;
+	test_assert(store_messages_expunged_since(store, inbox, 0, arena, &uids,
+	                                          &n, &error) == STORE_OK);
+	test_assert(n == 2 && uids[0] == 1 && uids[1] == 3);
+	uint32_t four = 4;
+	test_assert(test_expunge_uids(store, inbox, &four, 1, arena) == 1);
+	test_assert(test_sql_int("SELECT vanished_count FROM mailboxes WHERE "
+	                         "name = 'INBOX'") == 3);
+	/* Running it again changes nothing. */
+	store_close(&store);
+	test_assert(store_upgrade(test_dir, &error) == STORE_OK);
+	store = test_reopen();
+	arena_destroy(&arena);
+	test_finish(&store);
+}
+
 int
 main(void)
 {
@@ -1508,6 +1630,8 @@ main(void)
 	    {"flags", test_flags},
 	    {"copy move", test_copy_move},
 	    {"expunge", test_expunge},
+	    {"vanished bound", test_vanished_bound},
+	    {"upgrade from schema 2", test_upgrade_from_2},
 	    {"claim recent", test_claim_recent},
 	    {"subscriptions", test_subscriptions},
 	    {"two handles", test_two_handles},
