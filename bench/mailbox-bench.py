@@ -74,11 +74,17 @@ class Conn:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.buf = b""
         self.tag = 0
+        self.received = 0  # bytes read from the server
         self.line()
+
+    def _recv(self):
+        data = self.sock.recv(1 << 20)
+        self.received += len(data)
+        return data
 
     def line(self):
         while b"\r\n" not in self.buf:
-            data = self.sock.recv(1 << 20)
+            data = self._recv()
             if not data:
                 raise EOFError("server closed the connection")
             self.buf += data
@@ -87,7 +93,7 @@ class Conn:
 
     def read_bytes(self, n):
         while len(self.buf) < n:
-            self.buf += self.sock.recv(1 << 20)
+            self.buf += self._recv()
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
@@ -202,6 +208,52 @@ def wait_port(port):
     raise RuntimeError("server on %d did not start" % port)
 
 
+def scripts_dir():
+    scripts = os.path.join(TOP, "..", "shared", "scripts")
+    if not os.path.exists(os.path.join(scripts, "start-dovecot")):
+        scripts = "/work/shared/scripts"
+    return scripts
+
+
+def start_servers(tmp, only=None, casellad_args=()):
+    """Builds casellad and starts it and/or Dovecot with user alice.
+    Returns ({name: port}, casellad process or None)."""
+    subprocess.run(["make", "-C", TOP, "build/casellad", "build/casella"],
+                   check=True, stdout=subprocess.DEVNULL)
+    servers = {}
+    proc = None
+    if only != "dovecot":
+        data = os.path.join(tmp, "casella")
+        subprocess.run([os.path.join(TOP, "build/casella"), "--data",
+                        data, "user", "add", "alice"],
+                       input=b"alicepw\n", check=True)
+        port = free_port()
+        proc = subprocess.Popen([os.path.join(TOP, "build/casellad"),
+                                 "--data", data, "--listen",
+                                 "127.0.0.1:%d" % port] + list(casellad_args),
+                                stderr=subprocess.DEVNULL)
+        wait_port(port)
+        servers["casella"] = port
+    if only != "casella":
+        env = dict(os.environ, DOVECOT_SEPARATOR="/")
+        out = subprocess.run([os.path.join(scripts_dir(), "start-dovecot"),
+                              os.path.join(tmp, "dovecot")], env=env,
+                             check=True, stdout=subprocess.PIPE).stdout
+        port = int(re.search(rb"IMAP_PORT=['\"]?(\d+)", out).group(1))
+        servers["dovecot"] = port
+    return servers, proc
+
+
+def stop_servers(tmp, servers, proc):
+    if proc is not None:
+        proc.terminate()
+        proc.wait()
+    if "dovecot" in servers:
+        subprocess.run([os.path.join(scripts_dir(), "stop-dovecot"),
+                        os.path.join(tmp, "dovecot")])
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=100000)
@@ -209,35 +261,11 @@ def main():
     ap.add_argument("--batch", type=int, default=200)
     ap.add_argument("--only", choices=("casella", "dovecot"))
     args = ap.parse_args()
-    subprocess.run(["make", "-C", TOP, "build/casellad", "build/casella"],
-                   check=True, stdout=subprocess.DEVNULL)
-    scripts = os.path.join(TOP, "..", "shared", "scripts")
-    if not os.path.exists(os.path.join(scripts, "start-dovecot")):
-        scripts = "/work/shared/scripts"
     tmp = tempfile.mkdtemp(prefix="casella-mbench.")
     os.chmod(tmp, 0o755)
-    servers = {}
-    proc = None
+    servers, proc = {}, None
     try:
-        if args.only != "dovecot":
-            data = os.path.join(tmp, "casella")
-            subprocess.run([os.path.join(TOP, "build/casella"), "--data",
-                            data, "user", "add", "alice"],
-                           input=b"alicepw\n", check=True)
-            port = free_port()
-            proc = subprocess.Popen([os.path.join(TOP, "build/casellad"),
-                                     "--data", data, "--listen",
-                                     "127.0.0.1:%d" % port],
-                                    stderr=subprocess.DEVNULL)
-            wait_port(port)
-            servers["casella"] = port
-        if args.only != "casella":
-            env = dict(os.environ, DOVECOT_SEPARATOR="/")
-            out = subprocess.run([os.path.join(scripts, "start-dovecot"),
-                                  os.path.join(tmp, "dovecot")], env=env,
-                                 check=True, stdout=subprocess.PIPE).stdout
-            port = int(re.search(rb"IMAP_PORT=['\"]?(\d+)", out).group(1))
-            servers["dovecot"] = port
+        servers, proc = start_servers(tmp, args.only)
         results = {}
         for name, port in servers.items():
             t = time.perf_counter()
@@ -271,13 +299,7 @@ def main():
             print("%-32s %12s %12s %10s %s" % (name, fmt(cas), fmt(dc),
                                               ratio, counts))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait()
-        if "dovecot" in servers:
-            subprocess.run([os.path.join(scripts, "stop-dovecot"),
-                            os.path.join(tmp, "dovecot")])
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(tmp, servers, proc)
 
 
 if __name__ == "__main__":

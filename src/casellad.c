@@ -82,6 +82,8 @@ usage(FILE *out)
 	      "                        when it exists (on)\n"
 	      "  --max-message-size N  LMTP SIZE limit (52428800)\n"
 	      "  --lmtp-threads N      LMTP event loops (default: 4 per core)\n"
+	      "  --vanished-history N  expunged UIDs kept per mailbox for\n"
+	      "                        QRESYNC (default 50000)\n"
 	      "  --debug               verbose logging\n",
 	      out);
 }
@@ -359,6 +361,7 @@ main(int argc, char **argv)
 	    {"detail-folders", required_argument, NULL, 1033},
 	    {"max-message-size", required_argument, NULL, 1034},
 	    {"lmtp-threads", required_argument, NULL, 1035},
+	    {"vanished-history", required_argument, NULL, 1036},
 	    {"oauth-jwt-key", required_argument, NULL, 1000},
 	    {"oauth-issuer", required_argument, NULL, 1001},
 	    {"oauth-audience", required_argument, NULL, 1002},
@@ -484,6 +487,11 @@ main(int argc, char **argv)
 			break;
 		case 1029:
 			config.lmtp_socket_mode = parse_mode(optarg);
+			break;
+		case 1036:
+			/* Every role parses the flags: each store sees it. */
+			store_set_vanished_max(
+			    parse_count(optarg, "--vanished-history"));
 			break;
 		case 1030:
 			config.lmtp_socket_group = optarg;

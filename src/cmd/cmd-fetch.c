@@ -10,12 +10,16 @@
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-date.h"
+#include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/arena.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "mime/header.h"
 #include "store/store.h"
+
+/* Ranges in the UID set of a VANISHED request, as for other sets. */
+#define FETCH_MAX_SET_RANGES 100000
 
 /* Body data larger than this goes out zero-copy from the mapping. */
 #define FETCH_BULK_MIN (64 * 1024)
@@ -422,6 +426,13 @@ fetch_write_item(struct command *cmd, struct fetch_ctx *ctx,
 		view_write_flags(client, view_find_uid(client->view, msg->uid),
 		                 out);
 		break;
+	case FETCH_ITEM_MODSEQ:
+		/* RFC 7162 3.1.4.2: as the view last reported the flags. */
+		str_printf(
+		    out, "MODSEQ (%llu)",
+		    (unsigned long long)view_find_uid(client->view, msg->uid)
+		        ->modseq);
+		break;
 	case FETCH_ITEM_INTERNALDATE:
 		imap_date_time_format(date, sizeof(date), msg->internaldate,
 		                      msg->internaldate_tz);
@@ -484,12 +495,17 @@ fetch_close_message(struct command *cmd, struct fetch_ctx *ctx)
 	struct client *client = cmd->client;
 	struct str *out = &client->conn->output;
 	const struct store_message *msg = &ctx->msgs[ctx->msg_index];
-	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported. */
+	/* RFC 9051 6.4.5: a \Seen set by this FETCH is reported, with
+	 * its new mod-sequence once CONDSTORE is on (RFC 7162 3.1). */
+	const struct view_message *m = view_find_uid(client->view, msg->uid);
 	if (ctx->seen_set[ctx->msg_index] && !ctx->req.has_flags) {
 		str_append_cstr(out, ctx->need_space ? " FLAGS " : "FLAGS ");
-		view_write_flags(client, view_find_uid(client->view, msg->uid),
-		                 out);
+		view_write_flags(client, m, out);
 	}
+	if (ctx->seen_set[ctx->msg_index] && !ctx->req.has_modseq &&
+	    client_condstore(client))
+		str_printf(out, " MODSEQ (%llu)",
+		           (unsigned long long)m->modseq);
 	str_append_cstr(out, ")\r\n");
 	ctx->open = false;
 }
@@ -652,7 +668,8 @@ fetch_needs_store(const struct fetch_request *req)
 {
 	for (size_t i = 0; i < req->count; i++) {
 		if (req->items[i].type != FETCH_ITEM_UID &&
-		    req->items[i].type != FETCH_ITEM_FLAGS)
+		    req->items[i].type != FETCH_ITEM_FLAGS &&
+		    req->items[i].type != FETCH_ITEM_MODSEQ)
 			return true;
 	}
 	return false;
@@ -708,17 +725,101 @@ fetch_start(struct command *cmd, struct fetch_ctx *ctx, const uint32_t *uids,
 	return fetch_continue(cmd);
 }
 
+/* RFC 7162 3.1.4.1, 3.2.6: the FETCH modifiers. */
+struct fetch_modifiers {
+	bool changedsince;
+	uint64_t since;
+	bool vanished;
+};
+
+/* "(" fetch-modifier *(SP fetch-modifier) ")" (RFC 4466 2.4). */
+static bool
+fetch_parse_modifiers(struct command *cmd, const struct imap_arg *list,
+                      struct fetch_modifiers *mods, const char **error_r)
+{
+	*error_r = "Invalid FETCH modifier";
+	for (size_t i = 0; i < list->list_count; i++) {
+		const struct imap_arg *a = &list->list[i];
+		if (imap_arg_atom_equals(a, "VANISHED") && !mods->vanished) {
+			mods->vanished = true;
+			continue;
+		}
+		if (!imap_arg_atom_equals(a, "CHANGEDSINCE") ||
+		    mods->changedsince || ++i == list->list_count ||
+		    list->list[i].type != IMAP_ARG_ATOM ||
+		    !parse_u64(list->list[i].str, list->list[i].len, INT64_MAX,
+		               &mods->since))
+			return false;
+		mods->changedsince = true;
+	}
+	/* RFC 7162 3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and
+	 * QRESYNC enabled. */
+	if (mods->vanished && (!cmd->uid || !mods->changedsince ||
+	                       !client_qresync(cmd->client))) {
+		*error_r = "VANISHED needs UID FETCH, CHANGEDSINCE and "
+		           "ENABLE QRESYNC";
+		return false;
+	}
+	return true;
+}
+
+/* CHANGEDSINCE keeps the messages changed since then (in place) and
+ * implies the MODSEQ item (RFC 7162 3.1.4.1). */
+static void
+fetch_apply_changedsince(struct command *cmd, struct fetch_ctx *ctx,
+                         uint64_t since, uint32_t *uids, size_t *count)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < *count; i++) {
+		if (view_find_uid(cmd->client->view, uids[i])->modseq > since)
+			uids[n++] = uids[i];
+	}
+	*count = n;
+	if (ctx->req.has_modseq || ctx->req.count >= FETCH_MAX_ITEMS)
+		return;
+	struct fetch_item *items =
+	    arena_new_array(cmd->arena, struct fetch_item, ctx->req.count + 1);
+	memcpy(items, ctx->req.items, ctx->req.count * sizeof(*items));
+	items[ctx->req.count].type = FETCH_ITEM_MODSEQ;
+	items[ctx->req.count].name = "MODSEQ";
+	ctx->req.items = items;
+	ctx->req.count++;
+	ctx->req.has_modseq = true;
+}
+
+/* The UID set of UID FETCH as written (VANISHED reports UIDs that are
+ * no longer in the view); "$" is refused. */
+static bool
+fetch_vanished_set(struct command *cmd, struct seqset *set_r)
+{
+	const struct mailbox_view *view = cmd->client->view;
+	if (!seqset_parse(cmd->arena, cmd->args[0].str, cmd->args[0].len,
+	                  FETCH_MAX_SET_RANGES, set_r) ||
+	    set_r->is_saved)
+		return false;
+	seqset_resolve(
+	    set_r, view->count > 0 ? view->messages[view->count - 1].uid : 0);
+	return true;
+}
+
 enum cmd_result
 cmd_fetch(struct command *cmd)
 {
 	struct client *client = cmd->client;
-	if (cmd->arg_count == 3 && cmd->args[2].type == IMAP_ARG_LIST)
-		return cmd_bad(cmd, "FETCH modifiers are not supported");
-	if (cmd->arg_count != 2 || cmd->args[0].type != IMAP_ARG_ATOM)
+	struct fetch_modifiers mods = {0};
+	const char *error;
+	if (cmd->arg_count == 3 &&
+	    (cmd->args[2].type != IMAP_ARG_LIST ||
+	     !fetch_parse_modifiers(cmd, &cmd->args[2], &mods, &error)))
+		return cmd_bad(cmd, "%s",
+		               cmd->args[2].type == IMAP_ARG_LIST
+		                   ? error
+		                   : "FETCH modifiers must be a list");
+	if (cmd->arg_count < 2 || cmd->arg_count > 3 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM)
 		return cmd_bad(cmd, "FETCH needs a sequence set and "
 		                    "attributes");
 	struct fetch_ctx *ctx = arena_new(cmd->arena, struct fetch_ctx);
-	const char *error;
 	if (fetch_parse(cmd->arena, &cmd->args[1], &ctx->req, &error) < 0)
 		return cmd_bad(cmd, "%s", error);
 	uint32_t *uids;
@@ -727,5 +828,20 @@ cmd_fetch(struct command *cmd)
 	                     cmd->args[0].len, cmd->uid, &uids, &uid_count,
 	                     &error) < 0)
 		return cmd_bad(cmd, "%s", error);
+	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE. */
+	if (ctx->req.has_modseq || mods.changedsince)
+		view_condstore_enable(client);
+	/* RFC 7162 3.2.6: first VANISHED (EARLIER) for the set's UIDs
+	 * expunged since the CHANGEDSINCE point. */
+	struct seqset set;
+	if (mods.vanished && !fetch_vanished_set(cmd, &set))
+		return cmd_bad(cmd, "VANISHED needs a UID set");
+	if (mods.vanished &&
+	    view_send_vanished_earlier(client, mods.since, &set, cmd->arena,
+	                               &error) < 0)
+		return cmd_store_error(cmd, error);
+	if (mods.changedsince)
+		fetch_apply_changedsince(cmd, ctx, mods.since, uids,
+		                         &uid_count);
 	return fetch_start(cmd, ctx, uids, uid_count);
 }

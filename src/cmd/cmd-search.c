@@ -2,6 +2,7 @@
  * SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4), with ESEARCH
  * results (RFC 4731, RFC 9051 7.3.4) and the saved result "$" (RFC 5182).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +23,23 @@ struct search_result {
 	const struct mailbox_view *view;
 	const uint32_t *seqs; /* ascending */
 	size_t count;
-	bool uid; /* show UIDs rather than sequence numbers */
+	bool uid;            /* show UIDs rather than sequence numbers */
+	bool modseq;         /* a MODSEQ key was used (RFC 7162 3.1.5) */
+	uint64_t max_modseq; /* the highest of the matches */
 };
+
+/* RFC 7162 3.1.5: the highest mod-sequence among the matches. */
+static uint64_t
+search_result_max_modseq(const struct search_result *res)
+{
+	uint64_t max = 0;
+	for (size_t i = 0; i < res->count; i++) {
+		uint64_t m = res->view->messages[res->seqs[i] - 1].modseq;
+		if (m > max)
+			max = m;
+	}
+	return max;
+}
 
 static uint32_t
 search_result_value(const struct search_result *res, size_t i)
@@ -82,6 +98,9 @@ search_write_rev1(struct str *out, const struct search_result *res)
 	str_append_cstr(out, "* SEARCH");
 	for (size_t i = 0; i < res->count; i++)
 		str_printf(out, " %u", search_result_value(res, i));
+	/* RFC 7162 3.1.5: "(MODSEQ n)" unless nothing matched. */
+	if (res->modseq && res->count > 0)
+		str_printf(out, " (MODSEQ %" PRIu64 ")", res->max_modseq);
 	str_append_cstr(out, "\r\n");
 }
 
@@ -107,6 +126,9 @@ search_write_esearch(struct str *out, const char *tag,
 		str_append_cstr(out, " ALL ");
 		search_write_set(out, res);
 	}
+	/* RFC 7162 3.1.5 / RFC 4731 3.2: search-return-data MODSEQ. */
+	if (res->modseq && res->count > 0)
+		str_printf(out, " MODSEQ %" PRIu64, res->max_modseq);
 	str_append_cstr(out, "\r\n");
 }
 
@@ -215,6 +237,9 @@ cmd_search(struct command *cmd)
 		              error);
 	if (ps != SEARCH_PARSE_OK)
 		return cmd_bad(cmd, "%s", error);
+	/* RFC 7162 3.1: SEARCH MODSEQ enables CONDSTORE. */
+	if (prog.has_modseq)
+		view_condstore_enable(client);
 
 	struct search_result res = {.view = view, .uid = cmd->uid};
 	uint32_t *seqs;
@@ -228,6 +253,9 @@ cmd_search(struct command *cmd)
 	if (es == SEARCH_EVAL_ERROR)
 		return cmd_store_error(cmd, error);
 	res.seqs = seqs;
+	res.modseq = prog.has_modseq;
+	if (res.modseq)
+		res.max_modseq = search_result_max_modseq(&res);
 	if (save)
 		search_save(view, seqs, res.count, prog.return_opts);
 	search_respond(cmd, &prog, &res);

@@ -6,8 +6,10 @@
 #include "imap/client.h"
 #include "imap/command.h"
 #include "imap/imap-write.h"
+#include "imap/view.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "lib/util.h"
 
 /* ID (RFC 2971) keeps at most this many fields from the client. */
 #define ID_MAX_FIELDS 30
@@ -75,6 +77,29 @@ cmd_id(struct command *cmd)
 	return cmd_ok(cmd, "ID completed");
 }
 
+/* What ENABLE (RFC 5161) can turn on. */
+struct enable_ext {
+	const char *name;
+	unsigned bit; /* enum client_enabled bits it sets */
+};
+
+static const struct enable_ext enable_exts[] = {
+    {"IMAP4rev2", CLIENT_ENABLED_IMAP4REV2},
+    {"UTF8=ACCEPT", CLIENT_ENABLED_UTF8_ACCEPT},
+    {"CONDSTORE", CLIENT_ENABLED_CONDSTORE},
+    {"QRESYNC", CLIENT_ENABLED_QRESYNC | CLIENT_ENABLED_CONDSTORE},
+};
+
+static const struct enable_ext *
+enable_find(const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(enable_exts); i++) {
+		if (strcasecmp(name, enable_exts[i].name) == 0)
+			return &enable_exts[i];
+	}
+	return NULL;
+}
+
 enum cmd_result
 cmd_enable(struct command *cmd)
 {
@@ -83,25 +108,25 @@ cmd_enable(struct command *cmd)
 		return cmd_bad(cmd, "ENABLE needs capability names");
 	struct str enabled;
 	str_init(&enabled, 1024);
+	unsigned before = client->enabled, listed = 0;
 	for (size_t i = 0; i < cmd->arg_count; i++) {
 		const struct imap_arg *arg = &cmd->args[i];
 		if (arg->type != IMAP_ARG_ATOM) {
 			str_free(&enabled);
 			return cmd_bad(cmd, "ENABLE takes capability atoms");
 		}
-		unsigned bit = 0;
-		if (strcasecmp(arg->str, "IMAP4rev2") == 0)
-			bit = CLIENT_ENABLED_IMAP4REV2;
-		else if (strcasecmp(arg->str, "UTF8=ACCEPT") == 0)
-			bit = CLIENT_ENABLED_UTF8_ACCEPT;
+		const struct enable_ext *ext = enable_find(arg->str);
 		/* RFC 5161 3.1: unknown extensions are ignored; and one
-		 * already enabled is not listed again. */
-		if (bit == 0 || (client->enabled & bit) != 0)
+		 * enabled before this command is not listed again. */
+		if (ext == NULL || (before & ext->bit) == ext->bit ||
+		    (listed & ext->bit) == ext->bit)
 			continue;
-		client->enabled |= bit;
-		str_printf(&enabled, " %s",
-		           bit == CLIENT_ENABLED_IMAP4REV2 ? "IMAP4rev2"
-		                                           : "UTF8=ACCEPT");
+		listed |= ext->bit;
+		/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
+		if ((ext->bit & CLIENT_ENABLED_CONDSTORE) != 0)
+			view_condstore_enable(client);
+		client->enabled |= ext->bit;
+		str_printf(&enabled, " %s", ext->name);
 	}
 	client_send(client, "* ENABLED%s\r\n",
 	            enabled.data != NULL ? enabled.data : "");

@@ -159,6 +159,9 @@ cmd_status(struct command *cmd)
 		                    "items");
 	if (status_order_parse(&cmd->args[1], &order, &error) < 0)
 		return cmd_bad(cmd, "%s", error);
+	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE. */
+	if ((order.mask & STATUS_ITEM_HIGHESTMODSEQ) != 0)
+		view_condstore_enable(client);
 	const char *name = mailbox_arg_name(cmd, &cmd->args[0]);
 	if (name == NULL)
 		return CMD_DONE;

@@ -29,6 +29,7 @@ struct store_ctx {
 	uint32_t *uids; /* the messages to report, ascending */
 	size_t count, next;
 	const char *modified; /* "[MODIFIED set] " or "" */
+	bool modseq_only;     /* .SILENT with CONDSTORE: no FLAGS */
 };
 
 /* RFC 7162 3.1.3: "(UNCHANGEDSINCE n)" is the only store modifier. */
@@ -225,6 +226,26 @@ store_update_view(struct command *cmd, const struct store_request *req,
 	ctx->count = n;
 }
 
+/*
+ * RFC 7162 3.1.3: with CONDSTORE on, even .SILENT sends FETCH with the
+ * new MODSEQ of every message it changed, so the client's cache of
+ * mod-sequences stays right; the flags are what the client asked for.
+ */
+static void
+store_keep_changed(struct store_ctx *ctx, const struct store_message *changed,
+                   size_t changed_count)
+{
+	size_t n = 0, c = 0;
+	for (size_t i = 0; i < ctx->count; i++) {
+		while (c < changed_count && changed[c].uid < ctx->uids[i])
+			c++;
+		if (c < changed_count && changed[c].uid == ctx->uids[i])
+			ctx->uids[n++] = ctx->uids[i];
+	}
+	ctx->count = n;
+	ctx->modseq_only = true;
+}
+
 /* Writes the untagged FETCH responses, pausing when output backs up. */
 static enum cmd_result
 store_continue(struct command *cmd)
@@ -232,16 +253,18 @@ store_continue(struct command *cmd)
 	struct store_ctx *ctx = cmd->context;
 	struct client *client = cmd->client;
 	struct str *out = &client->conn->output;
-	bool condstore = (client->enabled & CLIENT_ENABLED_CONDSTORE) != 0;
+	bool condstore = client_condstore(client);
 	while (ctx->next < ctx->count) {
 		if (client_output_pending(client) > CLIENT_OUTPUT_HIGH)
 			return CMD_MORE;
 		uint32_t uid = ctx->uids[ctx->next++];
 		uint32_t seq = view_seq_of_uid(client->view, uid);
 		struct view_message *m = &client->view->messages[seq - 1];
-		str_printf(out, "* %u FETCH (FLAGS ", seq);
-		view_write_flags(client, m, out);
-		str_printf(out, " UID %u", uid);
+		str_printf(out, "* %u FETCH (UID %u", seq, uid);
+		if (!ctx->modseq_only) {
+			str_append_cstr(out, " FLAGS ");
+			view_write_flags(client, m, out);
+		}
 		if (condstore)
 			str_printf(out, " MODSEQ (%llu)",
 			           (unsigned long long)m->modseq);
@@ -317,7 +340,9 @@ store_run(struct command *cmd, const struct store_request *req,
 	if (ctx->count > 0 && req->mode != STORE_FLAGS_REMOVE &&
 	    store_note_keywords(client->view, req->keywords))
 		store_send_flags(client);
-	if (req->silent)
+	if (req->silent && client_condstore(client))
+		store_keep_changed(ctx, changed, changed_count);
+	else if (req->silent)
 		ctx->count = 0;
 	cmd->context = ctx;
 	cmd->func = store_continue;
@@ -339,5 +364,8 @@ cmd_store(struct command *cmd)
 		return cmd_bad(cmd, "%s", error);
 	if (client->view->readonly)
 		return cmd_no(cmd, "Mailbox is read-only");
+	/* RFC 7162 3.1: UNCHANGEDSINCE enables CONDSTORE. */
+	if (req.conditional)
+		view_condstore_enable(client);
 	return store_run(cmd, &req, ctx);
 }

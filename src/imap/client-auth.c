@@ -86,7 +86,7 @@ client_capabilities(const struct client *client)
 		       "LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 		       "CREATE-SPECIAL-USE ESEARCH STATUS=SIZE SORT "
 		       "SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
-		       "ESORT NOTIFY";
+		       "ESORT NOTIFY CONDSTORE QRESYNC";
 	}
 	struct str out;
 	str_init(&out, sizeof(buf) - 1);

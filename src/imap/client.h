@@ -40,7 +40,8 @@ enum client_state {
 enum client_enabled {
 	CLIENT_ENABLED_IMAP4REV2 = 0x01,
 	CLIENT_ENABLED_UTF8_ACCEPT = 0x02,
-	CLIENT_ENABLED_CONDSTORE = 0x04,
+	CLIENT_ENABLED_CONDSTORE = 0x04, /* RFC 7162 3.1 */
+	CLIENT_ENABLED_QRESYNC = 0x08,   /* RFC 7162 3.2.3, with CONDSTORE */
 };
 
 struct client {
@@ -120,6 +121,20 @@ client_utf8(const struct client *client)
 {
 	return (client->enabled &
 	        (CLIENT_ENABLED_IMAP4REV2 | CLIENT_ENABLED_UTF8_ACCEPT)) != 0;
+}
+
+/* True once a CONDSTORE enabling command ran (RFC 7162 3.1): FETCH
+ * responses carry MODSEQ. */
+static inline bool
+client_condstore(const struct client *client)
+{
+	return (client->enabled & CLIENT_ENABLED_CONDSTORE) != 0;
+}
+/* True after ENABLE QRESYNC: expunges are told as VANISHED. */
+static inline bool
+client_qresync(const struct client *client)
+{
+	return (client->enabled & CLIENT_ENABLED_QRESYNC) != 0;
 }
 
 /* The store handle of the client's thread. */

@@ -22,6 +22,7 @@ static const struct {
     {"ENVELOPE", FETCH_ITEM_ENVELOPE, FETCH_SECTION_ALL, true},
     {"BODY", FETCH_ITEM_BODY, FETCH_SECTION_ALL, true},
     {"BODYSTRUCTURE", FETCH_ITEM_BODYSTRUCTURE, FETCH_SECTION_ALL, true},
+    {"MODSEQ", FETCH_ITEM_MODSEQ, FETCH_SECTION_ALL, true},
     /* RFC 3501 6.4.5: RFC822 is BODY[], RFC822.HEADER is
      * BODY.PEEK[HEADER], RFC822.TEXT is BODY[TEXT]. */
     {"RFC822", FETCH_ITEM_SECTION, FETCH_SECTION_ALL, false},
@@ -368,6 +369,8 @@ fetch_note_item(struct fetch_request *req, const struct fetch_item *item)
 		req->has_uid = true;
 	else if (item->type == FETCH_ITEM_FLAGS)
 		req->has_flags = true;
+	else if (item->type == FETCH_ITEM_MODSEQ)
+		req->has_modseq = true;
 	else if (item->type == FETCH_ITEM_SECTION && !item->peek)
 		req->set_seen = true;
 }

@@ -24,6 +24,7 @@ enum fetch_item_type {
 	FETCH_ITEM_BODYSTRUCTURE,
 	FETCH_ITEM_SECTION, /* BODY[..], BINARY[..], RFC822[.HEADER|.TEXT] */
 	FETCH_ITEM_BINARY_SIZE, /* BINARY.SIZE[..] */
+	FETCH_ITEM_MODSEQ,      /* RFC 7162 3.1.4.2 */
 };
 
 /* RFC 9051 6.4.5 section-msgtext / section-text. */
@@ -56,7 +57,7 @@ struct fetch_request {
 	struct fetch_item *items;
 	size_t count;
 	bool set_seen; /* some item implicitly sets \Seen */
-	bool has_uid, has_flags;
+	bool has_uid, has_flags, has_modseq;
 };
 
 /*

@@ -27,6 +27,7 @@ notify_fetch_supported(const struct fetch_item *item)
 	switch (item->type) {
 	case FETCH_ITEM_UID:
 	case FETCH_ITEM_FLAGS:
+	case FETCH_ITEM_MODSEQ:
 	case FETCH_ITEM_INTERNALDATE:
 	case FETCH_ITEM_RFC822_SIZE:
 	case FETCH_ITEM_ENVELOPE:
@@ -172,6 +173,10 @@ notify_fetch_item(struct client *client, struct str *out,
 	case FETCH_ITEM_RFC822_SIZE:
 		str_printf(out, "RFC822.SIZE %llu",
 		           (unsigned long long)m->msg->size);
+		break;
+	case FETCH_ITEM_MODSEQ:
+		str_printf(out, "MODSEQ (%llu)",
+		           (unsigned long long)m->msg->modseq);
 		break;
 	case FETCH_ITEM_SECTION:
 		notify_fetch_header(out, item, m);

@@ -23,9 +23,10 @@ enum search_arg_kind {
 	SEARCH_ARG_HEADER, /* field-name astring, then astring */
 	SEARCH_ARG_DATE,
 	SEARCH_ARG_NUMBER,
-	SEARCH_ARG_SET,  /* sequence-set atom */
-	SEARCH_ARG_KEY,  /* NOT */
-	SEARCH_ARG_KEY2, /* OR */
+	SEARCH_ARG_SET,    /* sequence-set atom */
+	SEARCH_ARG_KEY,    /* NOT */
+	SEARCH_ARG_KEY2,   /* OR */
+	SEARCH_ARG_MODSEQ, /* [entry-name entry-type-req] mod-sequence */
 };
 
 struct search_key_def {
@@ -54,6 +55,7 @@ static const struct search_key_def search_key_defs[] = {
     {"HEADER", SEARCH_KEY_HEADER, SEARCH_ARG_HEADER, 0, false, NULL},
     {"KEYWORD", SEARCH_KEY_KEYWORD, SEARCH_ARG_STRING, 0, true, NULL},
     {"LARGER", SEARCH_KEY_LARGER, SEARCH_ARG_NUMBER, 0, false, NULL},
+    {"MODSEQ", SEARCH_KEY_MODSEQ, SEARCH_ARG_MODSEQ, 0, false, NULL},
     {"NEW", SEARCH_KEY_NEW, SEARCH_ARG_NONE, 0, false, NULL},
     {"NOT", SEARCH_KEY_NOT, SEARCH_ARG_KEY, 0, false, NULL},
     {"OLD", SEARCH_KEY_OLD, SEARCH_ARG_NONE, 0, false, NULL},
@@ -93,6 +95,7 @@ struct search_parser {
 	struct arena *arena;
 	size_t nodes;
 	const char *error; /* first error, static text */
+	bool has_modseq;
 };
 
 static struct search_key *search_parse_key(struct search_parser *p,
@@ -190,6 +193,43 @@ search_read_number(struct search_parser *p, struct search_cursor *cur,
 		search_fail(p, "Invalid search size");
 		return false;
 	}
+	return true;
+}
+
+/*
+ * RFC 7162 3.1.5: MODSEQ [entry-name SP entry-type-req] mod-sequence-valzer,
+ * entry-name a quoted "/flags/<flag>", entry-type-req "priv", "shared"
+ * or "all".  Casella keeps one mod-sequence per message, which stands for
+ * every entry, so the entry only has to be well-formed.
+ */
+static bool
+search_read_modseq(struct search_parser *p, struct search_cursor *cur,
+                   uint64_t *modseq_r)
+{
+	const struct imap_arg *arg = search_next_arg(p, cur, "Missing MODSEQ");
+	if (arg != NULL && arg->type != IMAP_ARG_ATOM &&
+	    imap_arg_is_string(arg)) {
+		const struct imap_arg *type =
+		    search_next_arg(p, cur, "Missing MODSEQ entry type");
+		if (type == NULL)
+			return false;
+		if (arg->len < 7 || strncasecmp(arg->str, "/flags/", 7) != 0 ||
+		    !(imap_arg_atom_equals(type, "priv") ||
+		      imap_arg_atom_equals(type, "shared") ||
+		      imap_arg_atom_equals(type, "all"))) {
+			search_fail(p, "Invalid MODSEQ entry");
+			return false;
+		}
+		arg = search_next_arg(p, cur, "Missing MODSEQ value");
+	}
+	if (arg == NULL)
+		return false;
+	if (arg->type != IMAP_ARG_ATOM ||
+	    !parse_u64(arg->str, arg->len, INT64_MAX, modseq_r)) {
+		search_fail(p, "Invalid MODSEQ value");
+		return false;
+	}
+	p->has_modseq = true;
 	return true;
 }
 
@@ -297,6 +337,8 @@ search_parse_args(struct search_parser *p, struct search_cursor *cur,
 		return search_read_date(p, cur, &key->day);
 	case SEARCH_ARG_NUMBER:
 		return search_read_number(p, cur, &key->number);
+	case SEARCH_ARG_MODSEQ:
+		return search_read_modseq(p, cur, &key->number);
 	case SEARCH_ARG_SET:
 		arg = search_next_arg(p, cur, "Missing UID set");
 		if (arg == NULL || !search_check_set(p, arg))
@@ -454,6 +496,7 @@ search_parse(struct arena *arena, const struct imap_arg *args, size_t count,
 			status = SEARCH_PARSE_BAD;
 	}
 	prog_r->node_count = p.nodes;
+	prog_r->has_modseq = p.has_modseq;
 	*error_r = p.error;
 	if (status != SEARCH_PARSE_OK)
 		i_assert(p.error != NULL);

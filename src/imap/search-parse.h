@@ -31,6 +31,7 @@ struct search_program {
 	bool has_return;         /* RETURN (...) was given */
 	unsigned return_opts;    /* enum search_return; RETURN () = ALL */
 	size_t node_count;
+	bool has_modseq; /* a MODSEQ key: results carry (MODSEQ n) */
 };
 
 enum search_parse_status {

@@ -1,5 +1,6 @@
 #include "imap/view.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,9 @@ view_open(struct client *client, const struct store_mailbox *mailbox,
 	           view->uidvalidity);
 	str_printf(out, "* OK [UIDNEXT %u] Predicted next UID\r\n",
 	           view->uidnext);
+	/* RFC 7162 3.1.2.1: every mailbox has persistent mod-sequences. */
+	str_printf(out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n",
+	           view->modseq);
 	if (client_is_rev2(client)) {
 		/* RFC 9051 6.3.2: the LIST response names the mailbox. */
 		struct arena *tmp = arena_create(1024);
@@ -321,24 +325,47 @@ view_remove_index(struct mailbox_view *view, size_t i)
 	view->count--;
 }
 
-/* Sends EXPUNGE for expunged UIDs in the view; returns how many of them
- * were in the view (and, without allow, left there). */
+/* RFC 7162 3.2.10: with QRESYNC on, the expunged UIDs as one VANISHED
+ * response instead of an EXPUNGE each. */
+static void
+view_send_vanished(struct client *client, const uint32_t *uids, size_t count)
+{
+	if (count == 0)
+		return;
+	struct str *out = &client->conn->output;
+	str_append_cstr(out, "* VANISHED ");
+	imap_write_uid_set(out, uids, count);
+	str_append_cstr(out, "\r\n");
+}
+
+/* Sends EXPUNGE (or VANISHED) for expunged UIDs in the view; returns how
+ * many of them were in the view (and, without allow, left there). */
 static size_t
 view_sync_expunges(struct client *client, const uint32_t *uids, size_t count,
                    bool allow)
 {
 	struct mailbox_view *view = client->view;
+	bool vanished = client_qresync(client);
+	uint32_t *gone =
+	    vanished && allow ? xmalloc((count + 1) * sizeof(*gone)) : NULL;
 	size_t present = 0;
 	for (size_t i = 0; i < count; i++) {
 		uint32_t seq = view_seq_of_uid(view, uids[i]);
 		if (seq == 0)
 			continue;
+		if (allow && vanished)
+			gone[present] = uids[i];
 		present++;
 		if (!allow)
 			continue;
 		view_remove_index(view, seq - 1);
-		str_printf(&client->conn->output, "* %u EXPUNGE\r\n", seq);
+		if (!vanished)
+			str_printf(&client->conn->output, "* %u EXPUNGE\r\n",
+			           seq);
 	}
+	if (gone != NULL)
+		view_send_vanished(client, gone, present);
+	free(gone);
 	return present;
 }
 
@@ -349,6 +376,10 @@ view_send_fetch_flags(struct client *client, uint32_t seq,
 	struct str *out = &client->conn->output;
 	str_printf(out, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
 	view_write_flags(client, msg, out);
+	/* RFC 7162 3.1: after a CONDSTORE enabling command, every FETCH
+	 * response carries the message's mod-sequence. */
+	if (client_condstore(client))
+		str_printf(out, " MODSEQ (%" PRIu64 ")", msg->modseq);
 	str_append_cstr(out, ")\r\n");
 }
 
@@ -364,8 +395,11 @@ view_sync_flags(struct client *client, const struct store_message *msgs,
 		struct view_message *m = &view->messages[seq - 1];
 		const char *kw =
 		    msgs[i].keywords != NULL ? msgs[i].keywords : "";
-		if (m->flags == msgs[i].flags && strcmp(m->keywords, kw) == 0) {
-			/* This session already reported it (its own STORE). */
+		if (m->flags == msgs[i].flags && strcmp(m->keywords, kw) == 0 &&
+		    (!client_condstore(client) ||
+		     m->modseq >= msgs[i].modseq)) {
+			/* This session already reported it (its own STORE),
+			 * or, without CONDSTORE, flags changed and back. */
 			m->modseq = msgs[i].modseq;
 			continue;
 		}
@@ -390,6 +424,11 @@ struct view_changes {
 	struct store_status status; /* counters only */
 	uint32_t *expunged;
 	size_t expunged_count;
+	/* The store forgot expunges since the point (vanished_floor): every
+	 * UID that exists, to tell the expunged ones by their absence. */
+	bool history_gone;
+	uint32_t *present;
+	size_t present_count;
 	struct store_message *changed, *added;
 	size_t changed_count, added_count;
 };
@@ -422,6 +461,40 @@ view_share_end(void)
 	arena_destroy(&view_share.arena);
 }
 
+/* The UIDs below the point that still exist, ascending. */
+static int
+view_changes_present(struct store *store, struct arena *arena,
+                     struct view_changes *ch, const char **error_r)
+{
+	struct store_message *msgs;
+	size_t count;
+	if (store_messages_load(store, ch->mailbox_id, 1, arena, &msgs, &count,
+	                        error_r) != STORE_OK)
+		return -1;
+	ch->present = arena_new_array(arena, uint32_t, count + 1);
+	for (size_t i = 0; i < count && msgs[i].uid < ch->since_uidnext; i++)
+		ch->present[ch->present_count++] = msgs[i].uid;
+	return 0;
+}
+
+/* With the history gone: the view's UIDs that no longer exist (heap). */
+static uint32_t *
+view_absent_uids(const struct mailbox_view *view, const struct view_changes *ch,
+                 size_t *count_r)
+{
+	uint32_t *uids = xmalloc((view->count + 1) * sizeof(*uids));
+	size_t n = 0, j = 0;
+	for (size_t i = 0; i < view->count; i++) {
+		uint32_t uid = view->messages[i].uid;
+		while (j < ch->present_count && ch->present[j] < uid)
+			j++;
+		if (j == ch->present_count || ch->present[j] != uid)
+			uids[n++] = uid;
+	}
+	*count_r = n;
+	return uids;
+}
+
 static int
 view_changes_fetch(struct store *store, struct arena *arena,
                    struct view_changes *ch, const char **error_r)
@@ -437,10 +510,17 @@ view_changes_fetch(struct store *store, struct arena *arena,
 	if (ch->status.highestmodseq == ch->since_modseq &&
 	    ch->status.uidnext == ch->since_uidnext)
 		return 0;
-	if (store_messages_expunged_since(
-	        store, ch->mailbox_id, ch->since_modseq, arena, &ch->expunged,
-	        &ch->expunged_count, error_r) != STORE_OK ||
-	    store_messages_changed(store, ch->mailbox_id, ch->since_modseq,
+	ch->history_gone = ch->since_modseq < ch->status.vanished_floor;
+	if (ch->history_gone) {
+		if (view_changes_present(store, arena, ch, error_r) < 0)
+			return -1;
+	} else if (store_messages_expunged_since(
+	               store, ch->mailbox_id, ch->since_modseq, arena,
+	               &ch->expunged, &ch->expunged_count,
+	               error_r) != STORE_OK) {
+		return -1;
+	}
+	if (store_messages_changed(store, ch->mailbox_id, ch->since_modseq,
 	                           ch->since_uidnext, arena, &ch->changed,
 	                           &ch->changed_count, error_r) != STORE_OK ||
 	    store_messages_load(store, ch->mailbox_id, ch->since_uidnext, arena,
@@ -492,8 +572,16 @@ view_apply(struct client *client, struct view_changes *ch, bool allow_expunge,
 {
 	struct mailbox_view *view = client->view;
 	bool new_keywords = false;
-	size_t pending = view_sync_expunges(client, ch->expunged,
-	                                    ch->expunged_count, allow_expunge);
+	size_t pending;
+	if (ch->history_gone) {
+		size_t n;
+		uint32_t *absent = view_absent_uids(view, ch, &n);
+		pending = view_sync_expunges(client, absent, n, allow_expunge);
+		free(absent);
+	} else {
+		pending = view_sync_expunges(client, ch->expunged,
+		                             ch->expunged_count, allow_expunge);
+	}
 	view_sync_flags(client, ch->changed, ch->changed_count, &new_keywords);
 	size_t recent_before = view->recent_count;
 	size_t n =
@@ -534,7 +622,8 @@ view_changes_news(const struct mailbox_view *view,
 		if (view_seq_of_uid(view, ch->expunged[i]) != 0)
 			return true;
 	}
-	return false;
+	/* Without the history, only a sync that may expunge finds out. */
+	return allow_expunge && ch->history_gone;
 }
 
 int

@@ -75,6 +75,23 @@ int view_sync_if(struct client *client, bool allow_expunge, bool flags_alone,
 void view_share_begin(void);
 void view_share_end(void);
 
+/*
+ * RFC 7162 (view-resync.c).  view_send_vanished_earlier() sends
+ * "* VANISHED (EARLIER) set" for the UIDs expunged since since_modseq
+ * that the view no longer holds, within limit (a resolved UID set) if not
+ * NULL; nothing if none.  Returns 0, or -1 with *error_r.
+ * view_send_changed_since() sends FETCH (UID FLAGS MODSEQ) for the
+ * view's messages changed since since_modseq, within limit.
+ * view_condstore_enable() is every CONDSTORE enabling command's (3.1):
+ * the first one with a mailbox selected also sends its HIGHESTMODSEQ.
+ */
+int view_send_vanished_earlier(struct client *client, uint64_t since_modseq,
+                               const struct seqset *limit, struct arena *arena,
+                               const char **error_r);
+void view_send_changed_since(struct client *client, uint64_t since_modseq,
+                             const struct seqset *limit);
+void view_condstore_enable(struct client *client);
+
 /* Sequence number (1-based) of uid, or 0 if not in the view. */
 uint32_t view_seq_of_uid(const struct mailbox_view *view, uint32_t uid);
 bool view_is_recent(const struct mailbox_view *view, uint32_t uid);

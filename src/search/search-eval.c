@@ -458,6 +458,8 @@ search_match_view(struct search_eval *ev, const struct search_msg *msg,
 	case SEARCH_KEY_SEQSET:
 	case SEARCH_KEY_UIDSET:
 		return search_uid_in(key->uids, key->uid_count, vm->uid);
+	case SEARCH_KEY_MODSEQ:
+		return vm->modseq >= key->number;
 	default:
 		return true;
 	}

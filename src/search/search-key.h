@@ -39,6 +39,7 @@ enum search_key_type {
 	SEARCH_KEY_HEADER, /* field contains str; FROM, SUBJECT... too */
 	SEARCH_KEY_BODY,   /* body contains str */
 	SEARCH_KEY_TEXT,   /* header or body contains str */
+	SEARCH_KEY_MODSEQ, /* RFC 7162 3.1.5: modseq >= number */
 };
 
 /* Which parts of a message a key needs, cheapest first. */
@@ -61,7 +62,7 @@ struct search_key {
 	size_t field_len;
 	const char *set; /* SEQSET, UIDSET: text, maybe "$" */
 	size_t set_len;
-	uint64_t number;       /* LARGER, SMALLER */
+	uint64_t number;       /* LARGER, SMALLER, MODSEQ */
 	int64_t day;           /* dates: days since 1970-01-01 */
 	enum search_cost cost; /* this key and all below it */
 

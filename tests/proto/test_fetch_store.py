@@ -693,7 +693,7 @@ def test_store_many_messages(c):
     "FETCH 2 FLAGS",
     "FETCH 0 FLAGS",
     "FETCH 1:5 FLAGS",
-    "FETCH 1 FLAGS (CHANGEDSINCE 1)",
+    "FETCH 1 FLAGS (CHANGEDSINCE 1 BOGUS)",
 ])
 def test_fetch_errors(plain, bad):
     c, _ = plain
