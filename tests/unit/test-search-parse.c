@@ -156,6 +156,9 @@ dump_key(struct str *out, const struct search_key *key)
 	case SEARCH_KEY_UIDSET:
 		str_printf(out, "uid:%.*s", (int)key->set_len, key->set);
 		break;
+	case SEARCH_KEY_MODSEQ:
+		str_printf(out, "modseq:%llu", (unsigned long long)key->number);
+		break;
 	case SEARCH_KEY_LARGER:
 		str_printf(out, "larger:%llu", (unsigned long long)key->number);
 		break;
@@ -295,6 +298,8 @@ test_number_and_set_keys(void)
 {
 	test_assert(
 	    check_tree("LARGER 100 SMALLER 0", "(and larger:100 smaller:0)"));
+	test_assert(check_tree("MODSEQ 5 MODSEQ \"/flags/\\\\seen\" all 7",
+	                       "(and modseq:5 modseq:7)"));
 	test_assert(check_tree("LARGER 9223372036854775807",
 	                       "(and larger:9223372036854775807)"));
 	test_assert(status_of("LARGER 9223372036854775808") ==
