@@ -65,17 +65,9 @@ static void
 uid_ranges_add_absent(struct uid_ranges *r, const struct mailbox_view *view,
                       uint32_t lo, uint32_t hi)
 {
-	/* view->messages is ascending by UID: skip to the first >= lo. */
-	size_t a = 0, b = view->count;
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (view->messages[mid].uid < lo)
-			a = mid + 1;
-		else
-			b = mid;
-	}
 	uint32_t next = lo;
-	for (size_t i = a; i < view->count && next <= hi; i++) {
+	for (size_t i = view_index_at_or_after(view, lo);
+	     i < view->count && next <= hi; i++) {
 		uint32_t uid = view->messages[i].uid;
 		if (uid > hi)
 			break;

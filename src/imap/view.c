@@ -136,7 +136,7 @@ view_set_flags(struct mailbox_view *view, struct view_message *msg,
 		msg->modseq = modseq;
 }
 
-static size_t
+size_t
 view_index_at_or_after(const struct mailbox_view *view, uint32_t uid)
 {
 	size_t lo = 0, hi = view->count;

@@ -92,6 +92,9 @@ void view_send_changed_since(struct client *client, uint64_t since_modseq,
                              const struct seqset *limit);
 void view_condstore_enable(struct client *client);
 
+/* Index of the first message with a UID >= uid (view->count if none):
+ * messages are ascending by UID. */
+size_t view_index_at_or_after(const struct mailbox_view *view, uint32_t uid);
 /* Sequence number (1-based) of uid, or 0 if not in the view. */
 uint32_t view_seq_of_uid(const struct mailbox_view *view, uint32_t uid);
 bool view_is_recent(const struct mailbox_view *view, uint32_t uid);
